@@ -1,0 +1,286 @@
+"""The registration certificate: one self-contained JSON document, verifiable offline.
+
+Schema, version 1 (written in RFC 8785 canonical form, followed by one newline)::
+
+    {"format": "copyseal/certificate", "version": 1,
+     "work_id": "000042-7KQ2",
+     "log": {"origin": "<checkpoint origin>", "vkey": "<C2SP verifier key>"},
+     "entry": {"index": 42, "leaf_hash": "<hex>", "leaf": {"claim": {…}, "logged_at": "…"}},
+     "inclusion": {"tree_size": 43, "proof": ["<hex>", …]},
+     "checkpoint": "<C2SP signed checkpoint: body, blank line, signature lines>",
+     "anchors": []}
+
+Because the document must be canonical and every encoding inside it has a single spelling,
+changing any byte of a certificate either breaks its parse or changes what it says, and so
+fails verification. ``verify_certificate`` runs every check it can and reports each one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from copyseal.core import merkle
+from copyseal.core.claims import Claim, parse_leaf
+from copyseal.core.encoding import hex32, jcs, parse_canonical_json
+from copyseal.core.note import Checkpoint, Note, NoteVerifier, verify_note
+from copyseal.core.workid import compute_work_id
+from copyseal.errors import (
+    CopysealError,
+    ForeignLog,
+    MalformedDocument,
+    UnsupportedVersion,
+    VerificationError,
+)
+
+FORMAT = "copyseal/certificate"
+VERSION = 1
+MAX_CERTIFICATE_BYTES = 1 << 20
+MAX_PROOF_LENGTH = 64
+
+CHECKS = ("log", "signature", "content", "leaf", "work_id", "inclusion", "checkpoint")
+
+
+@dataclass(frozen=True)
+class Certificate:
+    work_id: str
+    log_vkey: str
+    index: int
+    leaf_hash: bytes
+    leaf: dict[str, Any]
+    tree_size: int
+    proof: tuple[bytes, ...]
+    checkpoint: str
+
+    @property
+    def log(self) -> NoteVerifier:
+        return NoteVerifier.from_vkey(self.log_vkey)
+
+    @property
+    def claim(self) -> Claim:
+        return parse_leaf(self.leaf)[0]
+
+    @property
+    def logged_at(self) -> str:
+        return str(self.leaf["logged_at"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "work_id": self.work_id,
+            "log": {"origin": self.log.name, "vkey": self.log_vkey},
+            "entry": {"index": self.index, "leaf_hash": self.leaf_hash.hex(), "leaf": self.leaf},
+            "inclusion": {"tree_size": self.tree_size, "proof": [p.hex() for p in self.proof]},
+            "checkpoint": self.checkpoint,
+            "anchors": [],
+        }
+
+    def to_json(self) -> bytes:
+        return jcs(self.to_dict()) + b"\n"
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Certificate:
+        if len(data) > MAX_CERTIFICATE_BYTES:
+            raise MalformedDocument("certificate is larger than 1 MiB")
+        return cls.from_dict(parse_canonical_json(data, max_bytes=MAX_CERTIFICATE_BYTES))
+
+    @classmethod
+    def from_dict(cls, obj: Any) -> Certificate:
+        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+            raise MalformedDocument("not a copyseal certificate")
+        if obj.get("version") != VERSION or type(obj.get("version")) is not int:
+            raise UnsupportedVersion(f"certificate version {obj.get('version')!r} is not supported")
+        expected = {"format", "version", "work_id", "log", "entry", "inclusion", "checkpoint"}
+        if set(obj) != expected | {"anchors"}:
+            raise MalformedDocument("certificate fields are not those of version 1")
+        if obj["anchors"] != []:
+            raise UnsupportedVersion("anchor receipts need a newer copyseal to verify")
+        log, entry, inclusion = obj["log"], obj["entry"], obj["inclusion"]
+        _shape(log, {"origin", "vkey"}, "log")
+        _shape(entry, {"index", "leaf_hash", "leaf"}, "entry")
+        _shape(inclusion, {"tree_size", "proof"}, "inclusion")
+        verifier = NoteVerifier.from_vkey(_str(log["vkey"], "log.vkey"))
+        if log["origin"] != verifier.name:
+            raise MalformedDocument("log.origin is not the name of log.vkey")
+        proof = inclusion["proof"]
+        if not isinstance(proof, list) or len(proof) > MAX_PROOF_LENGTH:
+            raise MalformedDocument("inclusion.proof must be a list of hashes")
+        parse_leaf(entry["leaf"])
+        return cls(
+            work_id=_str(obj["work_id"], "work_id"),
+            log_vkey=log["vkey"],
+            index=_int(entry["index"], "entry.index"),
+            leaf_hash=hex32(entry["leaf_hash"], "entry.leaf_hash"),
+            leaf=entry["leaf"],
+            tree_size=_int(inclusion["tree_size"], "inclusion.tree_size"),
+            proof=tuple(hex32(p, "inclusion.proof") for p in proof),
+            checkpoint=_str(obj["checkpoint"], "checkpoint"),
+        )
+
+
+def _shape(obj: Any, keys: set[str], what: str) -> None:
+    if not isinstance(obj, dict) or set(obj) != keys:
+        raise MalformedDocument(f"{what} must hold exactly {', '.join(sorted(keys))}")
+
+
+def _str(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise MalformedDocument(f"{what} must be a non-empty string")
+    return value
+
+
+def _int(value: Any, what: str) -> int:
+    if type(value) is not int or value < 0:
+        raise MalformedDocument(f"{what} must be a non-negative integer")
+    return value
+
+
+# -- verification -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: str  # "ok", "failed" or "skipped"
+    detail: str
+
+
+@dataclass
+class VerificationReport:
+    work_id: str
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status != "failed" for c in self.checks)
+
+    def first_failure(self) -> CheckResult | None:
+        return next((c for c in self.checks if c.status == "failed"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "work_id": self.work_id,
+            "ok": self.ok,
+            "checks": [c.__dict__ for c in self.checks],
+        }
+
+
+def verify_certificate(
+    cert: Certificate,
+    *,
+    trusted_log: NoteVerifier | None = None,
+    content: bytes | None = None,
+    verified_notes: dict[tuple[str, str], Checkpoint] | None = None,
+) -> VerificationReport:
+    """Run every offline check on ``cert`` and report each one.
+
+    ``trusted_log`` pins the log's key; without it the certificate's own key is used and the
+    ``log`` check says so. ``verified_notes`` is an optional cache of checkpoints already
+    verified, keyed by (vkey, note text), so many certificates from one batch cost one
+    signature check.
+    """
+    report = VerificationReport(cert.work_id)
+
+    def run(name: str, fn: Any) -> Any:
+        try:
+            detail = fn()
+        except CopysealError as exc:
+            report.checks.append(CheckResult(name, "failed", exc.message))
+            return None
+        report.checks.append(CheckResult(name, "ok", detail))
+        return True
+
+    log = cert.log
+    if trusted_log is None:
+        report.checks.append(
+            CheckResult("log", "skipped", "no log key given; trusting the certificate's own")
+        )
+        trusted_log = log
+    elif (trusted_log.name, trusted_log.public_key) != (log.name, log.public_key):
+        raise ForeignLog(
+            f"certificate is from log {log.name!r}, not {trusted_log.name!r}", check="log"
+        )
+    else:
+        report.checks.append(CheckResult("log", "ok", f"log key {trusted_log.to_vkey()}"))
+
+    claim = cert.claim
+
+    def check_signature() -> str:
+        claim.verify()
+        return f"signed by {claim.signer}"
+
+    run("signature", check_signature)
+    if content is None:
+        report.checks.append(CheckResult("content", "skipped", "no content given"))
+    else:
+        run("content", lambda: _check_content(claim, content))
+    run("leaf", lambda: _check_leaf(cert))
+    run("work_id", lambda: _check_work_id(cert))
+    checkpoint = _open_checkpoint(cert, trusted_log, verified_notes, run)
+    if checkpoint is None:
+        report.checks.append(CheckResult("inclusion", "skipped", "checkpoint did not verify"))
+    else:
+        run("inclusion", lambda: _check_inclusion(cert, checkpoint))
+    order = {name: i for i, name in enumerate(CHECKS)}
+    report.checks.sort(key=lambda c: order[c.name])
+    return report
+
+
+def _check_content(claim: Claim, content: bytes) -> str:
+    expected = claim.body["content"]["sha256"]
+    if hashlib.sha256(content).hexdigest() != expected:
+        raise VerificationError("content does not match the registered hash", check="content")
+    return f"SHA-256 {expected}"
+
+
+def _check_leaf(cert: Certificate) -> str:
+    if merkle.leaf_hash(jcs(cert.leaf)) != cert.leaf_hash:
+        raise VerificationError("leaf hash does not match the entry", check="leaf")
+    return f"leaf hash {cert.leaf_hash.hex()}"
+
+
+def _check_work_id(cert: Certificate) -> str:
+    if compute_work_id(cert.index, cert.leaf_hash) != cert.work_id:
+        raise VerificationError("work ID does not match the entry", check="work_id")
+    return f"index {cert.index}"
+
+
+def _open_checkpoint(
+    cert: Certificate,
+    log: NoteVerifier,
+    cache: dict[tuple[str, str], Checkpoint] | None,
+    run: Any,
+) -> Checkpoint | None:
+    key = (log.to_vkey(), cert.checkpoint)
+    if cache is not None and key in cache:
+        cached = cache[key]
+        run("checkpoint", lambda: f"size {cached.size}, signed by {log.name}")
+        return cached
+    result: list[Checkpoint] = []
+
+    def check() -> str:
+        note = Note.from_text(cert.checkpoint)
+        checkpoint = Checkpoint.from_text(note.text)
+        if checkpoint.origin != log.name:
+            raise VerificationError("checkpoint is from another log", check="checkpoint")
+        verify_note(note, [log])
+        result.append(checkpoint)
+        return f"size {checkpoint.size}, signed by {log.name}"
+
+    run("checkpoint", check)
+    if not result:
+        return None
+    if cache is not None:
+        cache[key] = result[0]
+    return result[0]
+
+
+def _check_inclusion(cert: Certificate, checkpoint: Checkpoint) -> str:
+    if checkpoint.size != cert.tree_size:
+        raise VerificationError("proof is for another tree size", check="inclusion")
+    merkle.verify_inclusion(
+        cert.index, cert.tree_size, cert.leaf_hash, cert.proof, checkpoint.root_hash
+    )
+    return f"entry {cert.index} is in the tree of size {cert.tree_size}"

@@ -1,0 +1,199 @@
+"""Signed claim envelopes and log leaves.
+
+A claim is "signer K says <body> about a work", in a typed, versioned envelope::
+
+    {"type": "register", "v": 1, "signer": "did:key:z6Mk…", "nonce": "<16 random bytes>",
+     "created": "2026-11-23T21:00:00Z", "body": {…}, "sig": "<base64url Ed25519>"}
+
+The signature covers ``copyseal/<type>/v1\\n`` ‖ JCS(envelope without ``sig``), so a claim of
+one type cannot be replayed as another, and the nonce makes every claim unique so the log can
+refuse a replay. A new claim type is a new body validator in ``BODY_VALIDATORS``; the
+envelope, signing and logging stay as they are.
+
+A log leaf is JCS({"claim": …, "logged_at": …}); ``logged_at`` is the log's integration
+time, the time that proves priority.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from copyseal.core.encoding import b64url_decode, b64url_encode, hex32, jcs
+from copyseal.core.keys import Signer, public_key_from_did, verify_signature
+from copyseal.errors import MalformedDocument, UnsupportedVersion
+
+CLAIM_VERSION = 1
+NONCE_BYTES = 16
+MAX_TITLE = 300
+MAX_MEDIA_TYPE = 127
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(; ?[ -~]+)?")
+
+
+def _fields(obj: Any, what: str, required: set[str], optional: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    if not isinstance(obj, dict):
+        raise MalformedDocument(f"{what} must be a JSON object")
+    keys = set(obj)
+    if missing := required - keys:
+        raise MalformedDocument(f"{what} lacks {', '.join(sorted(missing))}")
+    if extra := keys - required - optional:
+        raise MalformedDocument(f"{what} has unknown fields {', '.join(sorted(extra))}")
+
+
+def check_time(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        raise MalformedDocument(f"{what} must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z")
+    return value
+
+
+def _check_int(value: Any, what: str, low: int = 0) -> int:
+    if type(value) is not int or value < low:
+        raise MalformedDocument(f"{what} must be an integer ≥ {low}")
+    return value
+
+
+def _check_str(value: Any, what: str, max_len: int) -> str:
+    if not isinstance(value, str) or not value or len(value) > max_len:
+        raise MalformedDocument(f"{what} must be a string of 1 to {max_len} characters")
+    return value
+
+
+# -- bodies -----------------------------------------------------------------------------------
+
+
+def validate_register_body(body: Any) -> None:
+    _fields(body, "register body", {"content"}, {"title", "fingerprints"})
+    content = body["content"]
+    _fields(content, "content", {"sha256", "size", "media_type"})
+    hex32(content["sha256"], "content.sha256")
+    _check_int(content["size"], "content.size", 1)
+    media_type = _check_str(content["media_type"], "content.media_type", MAX_MEDIA_TYPE)
+    if not _MEDIA_TYPE.fullmatch(media_type):
+        raise MalformedDocument(f"{media_type!r} is not a media type")
+    if "title" in body:
+        _check_str(body["title"], "title", MAX_TITLE)
+    if "fingerprints" in body and not isinstance(body["fingerprints"], dict):
+        raise MalformedDocument("fingerprints must be a JSON object")
+
+
+BODY_VALIDATORS: dict[str, Callable[[Any], None]] = {
+    "register": validate_register_body,
+}
+
+
+# -- envelope ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    type: str
+    signer: str
+    nonce: str
+    created: str
+    body: Mapping[str, Any]
+    sig: str = ""
+    version: int = CLAIM_VERSION
+
+    def unsigned_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "v": self.version,
+            "signer": self.signer,
+            "nonce": self.nonce,
+            "created": self.created,
+            "body": dict(self.body),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.unsigned_dict(), "sig": self.sig}
+
+    def signing_bytes(self) -> bytes:
+        return jcs(self.unsigned_dict())
+
+    @classmethod
+    def from_dict(cls, obj: Any) -> Claim:
+        """Decode and validate a claim's shape (not its signature)."""
+        _fields(obj, "claim", {"type", "v", "signer", "nonce", "created", "body", "sig"})
+        if obj["v"] != CLAIM_VERSION or type(obj["v"]) is not int:
+            raise UnsupportedVersion(f"claim version {obj['v']!r} is not supported")
+        validator = BODY_VALIDATORS.get(obj["type"])
+        if validator is None:
+            raise UnsupportedVersion(f"claim type {obj['type']!r} is not supported")
+        public_key_from_did(obj["signer"])
+        if len(b64url_decode(obj["nonce"], "nonce")) != NONCE_BYTES:
+            raise MalformedDocument(f"nonce must be {NONCE_BYTES} bytes")
+        check_time(obj["created"], "created")
+        validator(obj["body"])
+        if len(b64url_decode(obj["sig"], "sig")) != 64:
+            raise MalformedDocument("sig must be a 64-byte Ed25519 signature")
+        return cls(
+            type=obj["type"],
+            signer=obj["signer"],
+            nonce=obj["nonce"],
+            created=obj["created"],
+            body=obj["body"],
+            sig=obj["sig"],
+        )
+
+    def verify(self) -> None:
+        """Raise :class:`VerificationError` unless the signer's key made ``sig``."""
+        verify_signature(
+            public_key_from_did(self.signer),
+            self.type,
+            self.signing_bytes(),
+            b64url_decode(self.sig, "sig"),
+        )
+
+
+def sign_claim(
+    signer: Signer, claim_type: str, body: Mapping[str, Any], *, nonce: bytes, created: str
+) -> Claim:
+    """Build and sign a claim. ``nonce`` (16 random bytes) and ``created`` are arguments."""
+    if claim_type not in BODY_VALIDATORS:
+        raise UnsupportedVersion(f"claim type {claim_type!r} is not supported")
+    BODY_VALIDATORS[claim_type](body)
+    if len(nonce) != NONCE_BYTES:
+        raise ValueError(f"nonce must be {NONCE_BYTES} bytes")
+    unsigned = Claim(
+        type=claim_type,
+        signer=signer.did,
+        nonce=b64url_encode(nonce),
+        created=check_time(created, "created"),
+        body=body,
+    )
+    sig = signer.sign(claim_type, unsigned.signing_bytes())
+    return Claim(**{**unsigned.__dict__, "sig": b64url_encode(sig)})
+
+
+def register_body(
+    *,
+    sha256: bytes,
+    size: int,
+    media_type: str,
+    title: str | None = None,
+    fingerprints: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "content": {"sha256": sha256.hex(), "size": size, "media_type": media_type}
+    }
+    if title:
+        body["title"] = title
+    if fingerprints:
+        body["fingerprints"] = dict(fingerprints)
+    validate_register_body(body)
+    return body
+
+
+# -- leaves -----------------------------------------------------------------------------------
+
+
+def leaf_bytes(claim: Claim, logged_at: str) -> bytes:
+    return jcs({"claim": claim.to_dict(), "logged_at": check_time(logged_at, "logged_at")})
+
+
+def parse_leaf(obj: Any) -> tuple[Claim, str]:
+    _fields(obj, "leaf", {"claim", "logged_at"})
+    return Claim.from_dict(obj["claim"]), check_time(obj["logged_at"], "logged_at")

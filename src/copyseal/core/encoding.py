@@ -1,0 +1,149 @@
+"""Strict, canonical decoders for the encodings inside signed documents.
+
+Every decoder accepts exactly one spelling of a value, so that changing any byte of a
+document changes what it says (and so fails verification) instead of being silently
+normalised away: lowercase hex only, padded standard base64 with zero unused bits only,
+canonical JSON (RFC 8785) only where a document is hashed or signed as a whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import rfc8785
+
+from copyseal.errors import MalformedDocument
+
+MAX_DEPTH = 32
+
+
+def jcs(value: Any) -> bytes:
+    """RFC 8785 canonical JSON bytes."""
+    try:
+        return bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise MalformedDocument(f"value cannot be canonicalised: {exc}") from exc
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise MalformedDocument(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedDocument(f"{name} is not JSON")
+
+
+def _depth(value: Any, level: int = 0) -> None:
+    if level > MAX_DEPTH:
+        raise MalformedDocument("JSON is nested too deeply")
+    if isinstance(value, dict):
+        for v in value.values():
+            _depth(v, level + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _depth(v, level + 1)
+
+
+def parse_json(data: bytes | str, *, max_bytes: int = 16 << 20) -> Any:
+    """Parse JSON strictly: UTF-8, no duplicate keys, no NaN, bounded size and depth."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > max_bytes:
+        raise MalformedDocument(f"document is larger than {max_bytes} bytes")
+    try:
+        text = data.decode("utf-8")
+        value = json.loads(
+            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+        )
+    except UnicodeDecodeError as exc:
+        raise MalformedDocument("document is not UTF-8") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise MalformedDocument(f"document is not valid JSON: {exc}") from exc
+    _depth(value)
+    return value
+
+
+def parse_canonical_json(data: bytes, *, max_bytes: int = 16 << 20) -> Any:
+    """Parse JSON that must be in RFC 8785 form, optionally followed by one newline."""
+    body = data[:-1] if data.endswith(b"\n") else data
+    value = parse_json(body, max_bytes=max_bytes)
+    if jcs(value) != body:
+        raise MalformedDocument("document is not in canonical (RFC 8785) form")
+    return value
+
+
+def hex32(text: Any, what: str = "hash") -> bytes:
+    """A 32-byte value spelled as 64 lowercase hex digits."""
+    if not isinstance(text, str) or len(text) != 64:
+        raise MalformedDocument(f"{what} must be 64 lowercase hex digits")
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError as exc:
+        raise MalformedDocument(f"{what} must be 64 lowercase hex digits") from exc
+    if raw.hex() != text:
+        raise MalformedDocument(f"{what} must be 64 lowercase hex digits")
+    return raw
+
+
+def b64decode(text: str, what: str = "value") -> bytes:
+    """Standard padded base64, canonical spelling only."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedDocument(f"{what} is not valid base64") from exc
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise MalformedDocument(f"{what} is not canonical base64")
+    return raw
+
+
+def b64encode(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def b64url_decode(text: str, what: str = "value") -> bytes:
+    """Unpadded base64url (RFC 4648 §5), canonical spelling only."""
+    if not isinstance(text, str) or "=" in text:
+        raise MalformedDocument(f"{what} is not unpadded base64url")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedDocument(f"{what} is not valid base64url") from exc
+    if b64url_encode(raw) != text:
+        raise MalformedDocument(f"{what} is not canonical base64url")
+    return raw
+
+
+def b64url_encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def b58encode(raw: bytes) -> str:
+    """Bitcoin base58 (the multibase ``z`` alphabet)."""
+    n = int.from_bytes(raw, "big")
+    out = ""
+    while n:
+        n, r = divmod(n, 58)
+        out = _B58[r] + out
+    return "1" * (len(raw) - len(raw.lstrip(b"\x00"))) + out
+
+
+def b58decode(text: str) -> bytes:
+    n = 0
+    for ch in text:
+        i = _B58.find(ch)
+        if i < 0:
+            raise MalformedDocument(f"{ch!r} is not a base58 character")
+        n = n * 58 + i
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
+    return b"\x00" * (len(text) - len(text.lstrip("1"))) + body

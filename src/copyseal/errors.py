@@ -1,0 +1,148 @@
+"""The one error tree of copyseal.
+
+Every failure a user can meet is a subclass of :class:`CopysealError`. The CLI maps the tree
+to exit codes and the HTTP service to RFC 9457 problem documents, both from the attributes
+declared here, so an error means the same thing everywhere::
+
+    CopysealError                      1   500
+    ├── InvalidInput                   3   400
+    │   ├── EmptyContent               4   422
+    │   ├── ContentTooLarge            5   413
+    │   ├── UnreadablePath             6   400
+    │   ├── MalformedDocument          7   400
+    │   └── UnsupportedVersion         8   400
+    ├── NotFound                       9   404
+    │   └── UnknownKey                10   404
+    ├── VerificationError             11   422
+    │   └── ForeignLog                12   422
+    ├── ConflictError                 13   409
+    ├── InconsistencyError            14   409
+    └── Unavailable                   15   503
+
+Exit code 2 is left to the command-line parser (usage errors). Foreign exceptions (sqlite3,
+OSError, ...) are translated where they are met, with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CopysealError(Exception):
+    """Root of every copyseal error."""
+
+    exit_code = 1
+    http_status = 500
+    title = "Internal error"
+    hint = ""
+
+    def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly description, the body of a problem document or ``--json`` error."""
+        out: dict[str, Any] = {
+            "error": type(self).__name__,
+            "title": self.title,
+            "detail": self.message,
+        }
+        if self.hint:
+            out["hint"] = self.hint
+        out.update({k: v for k, v in self.details.items() if v is not None})
+        return out
+
+
+class InvalidInput(CopysealError):
+    exit_code = 3
+    http_status = 400
+    title = "Invalid input"
+
+
+class EmptyContent(InvalidInput):
+    exit_code = 4
+    http_status = 422
+    title = "Empty content"
+    hint = "Register a file or text with at least one byte of content."
+
+
+class ContentTooLarge(InvalidInput):
+    exit_code = 5
+    http_status = 413
+    title = "Content too large"
+    hint = "Raise max_content_bytes in the home's config.json if this size is intended."
+
+
+class UnreadablePath(InvalidInput):
+    exit_code = 6
+    title = "Unreadable path"
+
+
+class MalformedDocument(InvalidInput):
+    exit_code = 7
+    title = "Malformed document"
+
+
+class UnsupportedVersion(InvalidInput):
+    exit_code = 8
+    title = "Unsupported format version"
+    hint = "Upgrade copyseal to read this document."
+
+
+class NotFound(CopysealError):
+    exit_code = 9
+    http_status = 404
+    title = "Not found"
+
+
+class UnknownKey(NotFound):
+    exit_code = 10
+    title = "Unknown key"
+    hint = "List the keys with `copyseal keys list`, or create one with `copyseal keys new NAME`."
+
+
+class VerificationError(CopysealError):
+    """A signature, hash or proof does not hold. ``check`` names the check that failed."""
+
+    exit_code = 11
+    http_status = 422
+    title = "Verification failed"
+
+    def __init__(self, message: str, *, check: str = "", **details: Any) -> None:
+        super().__init__(message, check=check or None, **details)
+        self.check = check
+
+
+class ForeignLog(VerificationError):
+    exit_code = 12
+    title = "Certificate from another log"
+    hint = "Pass that log's verifier key with --log-key to verify it against its own log."
+
+
+class ConflictError(CopysealError):
+    """The request contradicts an earlier claim; ``earlier`` names it."""
+
+    exit_code = 13
+    http_status = 409
+    title = "Conflict with an earlier claim"
+
+
+class InconsistencyError(CopysealError):
+    """A log contradicts itself. ``details`` carry both checkpoints and the proof as evidence."""
+
+    exit_code = 14
+    http_status = 409
+    title = "Log inconsistency"
+
+
+class Unavailable(CopysealError):
+    exit_code = 15
+    http_status = 503
+    title = "Temporarily unavailable"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after
