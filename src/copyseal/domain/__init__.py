@@ -1,1 +1,4 @@
-"""copyseal."""
+"""Pure rules and records of copyseal, and the ports (Protocols) that adapters implement.
+
+Nothing here performs I/O.
+"""

@@ -1,0 +1,93 @@
+"""A copyseal home: the directory holding a log's key, creator keys, settings and store.
+
+Layout (``./data`` by default, or ``$COPYSEAL_HOME``)::
+
+    config.json     settings: origin, max_content_bytes
+    log.key         the log's Ed25519 signing key, Go note format, mode 0600
+    keys/NAME.json  creator identities (see keystore.py), mode 0600
+    copyseal.db     the SQLite store
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copyseal.adapters.keystore import KeyStore, write_private_file
+from copyseal.adapters.storage.sqlite import SqliteLogStore
+from copyseal.core.note import NoteSigner
+from copyseal.errors import ConflictError, InvalidInput, MalformedDocument, NotFound
+
+DEFAULT_MAX_CONTENT_BYTES = 50 << 20
+DEFAULT_KEY = "default"
+_ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~/:-]{0,199}")
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("COPYSEAL_HOME", "data"))
+
+
+@dataclass
+class Home:
+    path: Path
+    config: dict[str, Any]
+    log_signer: NoteSigner
+
+    @property
+    def keys(self) -> KeyStore:
+        return KeyStore(self.path / "keys")
+
+    @property
+    def max_content_bytes(self) -> int:
+        return int(self.config.get("max_content_bytes", DEFAULT_MAX_CONTENT_BYTES))
+
+    def open_store(self) -> SqliteLogStore:
+        return SqliteLogStore(self.path / "copyseal.db")
+
+    @classmethod
+    def open(cls, path: Path) -> Home:
+        config_path = path / "config.json"
+        if not config_path.exists():
+            raise NotFound(
+                f"{path} is not a copyseal home",
+                hint=f"Create it with `copyseal init --home {path}`.",
+            )
+        try:
+            config = json.loads(config_path.read_text())
+            signer = NoteSigner.from_skey((path / "log.key").read_text())
+        except (OSError, ValueError) as exc:
+            raise MalformedDocument(f"home {path} is damaged: {exc}") from exc
+        if signer.name != config.get("origin"):
+            raise MalformedDocument(f"home {path}: log key does not match the origin")
+        return cls(path, config, signer)
+
+    @classmethod
+    def init(
+        cls,
+        path: Path,
+        *,
+        origin: str,
+        log_seed: bytes,
+        creator_seed: bytes,
+        max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
+    ) -> Home:
+        if not _ORIGIN.fullmatch(origin):
+            raise InvalidInput(f"origin {origin!r} must look like example.com/log")
+        if (path / "config.json").exists():
+            raise ConflictError(f"{path} is already a copyseal home")
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        signer = NoteSigner(origin, log_seed)
+        write_private_file(path / "log.key", signer.to_skey().encode() + b"\n")
+        config = {"origin": origin, "max_content_bytes": max_content_bytes}
+        home = cls(path, config, signer)
+        home.keys.create(DEFAULT_KEY, seed=creator_seed)
+        home.open_store().close()
+        # config.json last: its presence marks a complete home.
+        tmp = path / ".config.json.tmp"
+        tmp.write_text(json.dumps(config, indent=2) + "\n")
+        tmp.replace(path / "config.json")
+        return home

@@ -1,0 +1,287 @@
+"""The embedded log store: SQLite in WAL mode with ``synchronous=FULL``.
+
+Durability: a batch (entries, tree nodes and its signed checkpoint) is one transaction, and
+the sequencer acknowledges a registration only after that transaction's commit has been
+synced, so an acknowledged registration survives ``kill -9`` and power loss. Concurrent
+registrations in one process share a commit through the sequencer's group commit; several
+processes on one file serialise on ``BEGIN IMMEDIATE``.
+
+Every complete-subtree hash is stored (``nodes``), so a proof costs O(log n) reads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from copyseal.domain.log import Entry, StoredCheckpoint
+from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    idx INTEGER PRIMARY KEY,
+    leaf BLOB NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    type TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    content_sha256 TEXT,
+    logged_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_nonce ON entries (signer, nonce);
+CREATE INDEX IF NOT EXISTS entries_content ON entries (content_sha256)
+    WHERE content_sha256 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entries_signer ON entries (signer, idx);
+CREATE TABLE IF NOT EXISTS nodes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY,
+    note TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
+"""
+
+_ENTRY_COLUMNS = "idx, leaf, leaf_hash, type, signer, nonce, content_sha256, logged_at"
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(
+        index=row[0],
+        leaf=bytes(row[1]),
+        leaf_hash=bytes(row[2]),
+        type=row[3],
+        signer=row[4],
+        nonce=row[5],
+        content_sha256=row[6],
+        logged_at=row[7],
+    )
+
+
+def _translate(exc: sqlite3.Error) -> CopysealError:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return Unavailable("the store is busy; try again", retry_after=1.0)
+    return CopysealError(f"store error: {text}")
+
+
+class _Reads:
+    """Queries shared by the store and its writer, over one connection."""
+
+    conn: sqlite3.Connection
+
+    def tree_size(self) -> int:
+        row = self.conn.execute("SELECT max(idx) FROM entries").fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def read_node(self, level: int, index: int) -> bytes:
+        row = self.conn.execute(
+            "SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, index)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"tree node ({level}, {index}) is not stored")
+        return bytes(row[0])
+
+    def find_nonce(self, signer: str, nonce: str) -> Entry | None:
+        row = self.conn.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE signer = ? AND nonce = ?",
+            (signer, nonce),
+        ).fetchone()
+        return None if row is None else _entry(row)
+
+    def find_registration(self, signer: str, content_sha256: str) -> Entry | None:
+        row = self.conn.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries"
+            " WHERE content_sha256 = ? AND signer = ? AND type = 'register'"
+            " ORDER BY idx LIMIT 1",
+            (content_sha256, signer),
+        ).fetchone()
+        return None if row is None else _entry(row)
+
+    def last_logged_at(self) -> str | None:
+        row = self.conn.execute(
+            "SELECT logged_at FROM entries ORDER BY idx DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+
+class _Writer(_Reads):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def append(
+        self,
+        entries: Sequence[Entry],
+        nodes: Mapping[tuple[int, int], bytes],
+        checkpoint: StoredCheckpoint,
+    ) -> None:
+        try:
+            self._append(entries, nodes, checkpoint)
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(f"the store refused the batch: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    def _append(
+        self,
+        entries: Sequence[Entry],
+        nodes: Mapping[tuple[int, int], bytes],
+        checkpoint: StoredCheckpoint,
+    ) -> None:
+        self.conn.executemany(
+            f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.index,
+                    e.leaf,
+                    e.leaf_hash,
+                    e.type,
+                    e.signer,
+                    e.nonce,
+                    e.content_sha256,
+                    e.logged_at,
+                )
+                for e in entries
+            ],
+        )
+        self.conn.executemany(
+            "INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)",
+            [(level, index, h) for (level, index), h in nodes.items()],
+        )
+        self.conn.execute(
+            "INSERT INTO checkpoints (size, note, issued_at) VALUES (?, ?, ?)",
+            (checkpoint.size, checkpoint.note, checkpoint.issued_at),
+        )
+
+
+class SqliteLogStore(_Reads):
+    """A :class:`copyseal.domain.log.LogStore` on one SQLite file."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
+        self.path = str(path)
+        self._timeout = busy_timeout_s
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        with self._write_lock:
+            conn = self._connect()
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+            )
+            conn.commit()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:  # type: ignore[override]
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @contextmanager
+    def sequencer(self) -> Iterator[_Writer]:
+        with self._write_lock:
+            conn = self._writer_conn()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _translate(exc) from exc
+            try:
+                yield _Writer(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise _translate(exc) from exc
+
+    def _writer_conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self, "_wconn", None)
+        if conn is None:
+            conn = self._wconn = self._connect()
+        return conn
+
+    def entry(self, index: int) -> Entry | None:
+        row = self.conn.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE idx = ?", (index,)
+        ).fetchone()
+        return None if row is None else _entry(row)
+
+    def entries(self, start: int, stop: int) -> list[Entry]:
+        rows = self.conn.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (start, stop),
+        ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def entries_by_signer(self, signer: str, *, after: int, limit: int) -> list[Entry]:
+        rows = self.conn.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE signer = ? AND idx > ?"
+            " ORDER BY idx LIMIT ?",
+            (signer, after, limit),
+        ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def find_content(self, content_sha256: str) -> list[Entry]:
+        rows = self.conn.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE content_sha256 = ? ORDER BY idx",
+            (content_sha256,),
+        ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = self.conn.execute(
+            "SELECT size, note, issued_at FROM checkpoints ORDER BY size DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else StoredCheckpoint(*row)
+
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        row = self.conn.execute(
+            "SELECT size, note, issued_at FROM checkpoints WHERE size = ?", (size,)
+        ).fetchone()
+        return None if row is None else StoredCheckpoint(*row)
+
+    def checkpoints(self) -> Iterator[StoredCheckpoint]:
+        for row in self.conn.execute("SELECT size, note, issued_at FROM checkpoints ORDER BY size"):
+            yield StoredCheckpoint(*row)
+
+    def nodes(self, level: int) -> Iterator[tuple[int, bytes]]:
+        for idx, h in self.conn.execute(
+            "SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (level,)
+        ):
+            yield int(idx), bytes(h)
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+        self.__dict__.pop("_wconn", None)

@@ -1,0 +1,90 @@
+"""Wiring and rendering shared by the CLI's commands.
+
+The adapters are chosen here and nowhere else in the CLI. Errors from the one error tree
+become a message on stderr (or a JSON error object on stdout with ``--json``) and the exit
+code the error class declares.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from copyseal.adapters.home import Home, default_home
+from copyseal.errors import CopysealError, UnreadablePath
+from copyseal.services.registry import Registry
+
+err = Console(stderr=True, highlight=False, emoji=False)
+out = Console(highlight=False, emoji=False, soft_wrap=True)
+
+T = TypeVar("T")
+
+HomeOption = typer.Option(
+    None, "--home", envvar="COPYSEAL_HOME", help="Home directory (default ./data)."
+)
+JsonOption = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def home_path(home: Path | None) -> Path:
+    return home if home is not None else default_home()
+
+
+@contextmanager
+def open_registry(home: Path | None) -> Iterator[tuple[Home, Registry]]:
+    opened = Home.open(home_path(home))
+    store = opened.open_store()
+    registry = Registry(store=store, log_signer=opened.log_signer, clock=now)
+    try:
+        yield opened, registry
+    finally:
+        registry.close()
+        store.close()
+
+
+def passphrase() -> str | None:
+    return os.environ.get("COPYSEAL_PASSPHRASE") or None
+
+
+def read_file(path: Path, max_bytes: int | None = None) -> bytes:
+    try:
+        if max_bytes is not None and path.stat().st_size > max_bytes:
+            # Read one byte past the limit so the caller reports the size error.
+            with path.open("rb") as fh:
+                return fh.read(max_bytes + 1)
+        return path.read_bytes()
+    except OSError as exc:
+        raise UnreadablePath(f"cannot read {path}: {exc.strerror}", path=str(path)) from exc
+
+
+def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        human()
+
+
+def run(as_json: bool, action: Callable[[], T]) -> T:
+    """Run a command body, turning copyseal errors into their message and exit code."""
+    try:
+        return action()
+    except CopysealError as exc:
+        if as_json:
+            sys.stdout.write(json.dumps(exc.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        else:
+            err.print(f"[bold red]error:[/] {exc.message}")
+            if exc.hint:
+                err.print(f"[dim]hint:[/] {exc.hint}")
+        raise typer.Exit(exc.exit_code) from None

@@ -1,0 +1,109 @@
+"""``copyseal log``: the log's checkpoint, key and proofs, and checking any signed note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from copyseal.adapters.home import Home
+from copyseal.cli.common import (
+    HomeOption,
+    JsonOption,
+    emit,
+    home_path,
+    open_registry,
+    out,
+    read_file,
+    run,
+)
+from copyseal.core.encoding import b64encode
+from copyseal.errors import InvalidInput
+from copyseal.services.verification import check_signed_note
+
+app = typer.Typer(help="Read the transparency log: checkpoint, key, proofs.")
+
+
+@app.command()
+def checkpoint(home: Path | None = HomeOption) -> None:
+    """Print the latest signed checkpoint (C2SP signed note)."""
+
+    def action() -> None:
+        with open_registry(home) as (_, registry):
+            typer.echo(registry.latest_checkpoint(), nl=False)
+
+    run(False, action)
+
+
+@app.command()
+def key(home: Path | None = HomeOption) -> None:
+    """Print the log's verifier key (C2SP vkey)."""
+    run(False, lambda: typer.echo(Home.open(home_path(home)).log_signer.verifier.to_vkey()))
+
+
+@app.command()
+def proof(
+    inclusion: int | None = typer.Option(None, "--inclusion", help="Leaf index."),
+    size: int | None = typer.Option(None, "--size", help="Tree size (default: latest)."),
+    consistency: tuple[int, int] | None = typer.Option(
+        None, "--consistency", help="OLD NEW tree sizes.", show_default=False
+    ),
+    home: Path | None = HomeOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Print an inclusion or consistency proof (hashes in lowercase hex)."""
+
+    def action() -> None:
+        if (inclusion is None) == (consistency is None):
+            raise InvalidInput("give exactly one of --inclusion INDEX or --consistency OLD NEW")
+        with open_registry(home) as (_, registry):
+            if inclusion is not None:
+                data = registry.inclusion_proof(inclusion, size)
+            else:
+                assert consistency is not None
+                data = registry.consistency_proof(*consistency)
+
+        def human() -> None:
+            for k, v in data.items():
+                if isinstance(v, list):
+                    out.print(f"{k}:")
+                    for h in v:
+                        out.print(f"  {h}")
+                else:
+                    out.print(f"{k}: {v}")
+
+        emit(as_json, data, human)
+
+    run(as_json, action)
+
+
+@app.command("verify-checkpoint")
+def verify_checkpoint(
+    file: Path = typer.Argument(..., help="A signed note or checkpoint."),
+    keys: list[str] = typer.Option(..., "--key", help="Verifier key(s) to trust."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Verify any C2SP checkpoint or signed note (ours or another log's) with KEY."""
+
+    def action() -> None:
+        note, verified, cp = check_signed_note(read_file(file), keys)
+        data: dict[str, object] = {
+            "verified_by": [v.name for v in verified],
+            "text": note.text,
+        }
+        if cp is not None:
+            data["checkpoint"] = {
+                "origin": cp.origin,
+                "size": cp.size,
+                "root_hash": cp.root_hash.hex(),
+                "root_base64": b64encode(cp.root_hash),
+            }
+
+        def human() -> None:
+            out.print(f"[bold green]verified[/] by {', '.join(v.name for v in verified)}")
+            if cp is not None:
+                out.print(f"origin {cp.origin}, size {cp.size}, root {cp.root_hash.hex()}")
+
+        emit(as_json, data, human)
+
+    run(as_json, action)

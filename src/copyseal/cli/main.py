@@ -1,0 +1,252 @@
+"""``copyseal``: register works, verify certificates, inspect and audit the log."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import secrets
+from pathlib import Path
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from copyseal.adapters.home import DEFAULT_KEY, Home
+from copyseal.cli import keys as keys_cli
+from copyseal.cli import log as log_cli
+from copyseal.cli.common import (
+    HomeOption,
+    JsonOption,
+    emit,
+    err,
+    home_path,
+    now,
+    open_registry,
+    out,
+    passphrase,
+    read_file,
+    run,
+)
+from copyseal.core.note import NoteVerifier
+from copyseal.errors import CopysealError, InconsistencyError, InvalidInput, NotFound
+from copyseal.services.audit import audit_log
+from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
+from copyseal.services.registry import Registration
+from copyseal.services.verification import check_certificate, require_ok
+
+app = typer.Typer(
+    help="copyseal: register micro-content in a verifiable log and prove it offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(log_cli.app, name="log")
+
+CHUNK = 5000
+
+
+@app.command()
+def init(
+    home: Path | None = HomeOption,
+    origin: str | None = typer.Option(None, help="The log's name (checkpoint origin)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a home: the log key, a first creator key and the store."""
+
+    def action() -> None:
+        path = home_path(home)
+        name = origin or f"copyseal.local/{secrets.token_hex(4)}"
+        created = Home.init(path, origin=name, log_seed=os.urandom(32), creator_seed=os.urandom(32))
+        info = created.keys.info(DEFAULT_KEY)
+        data = {
+            "home": str(path),
+            "origin": name,
+            "log_key": created.log_signer.verifier.to_vkey(),
+            "creator": {"name": info.name, "did": info.did},
+        }
+        emit(
+            as_json,
+            data,
+            lambda: out.print(
+                f"Created home [bold]{path}[/]\n"
+                f"  creator [bold]{info.name}[/]: {info.did}\n"
+                f"  log key:   {data['log_key']}"
+            ),
+        )
+
+    run(as_json, action)
+
+
+def _inputs(files: list[Path], text: str | None, title: str | None, limit: int) -> list[WorkInput]:
+    if text is not None and files:
+        raise InvalidInput("give files or --text, not both")
+    if text is not None:
+        return [WorkInput(text.encode("utf-8"), TEXT_MEDIA_TYPE, "--text", title)]
+    if not files:
+        raise InvalidInput("nothing to register: give files or --text")
+    works = []
+    for path in files:
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if media_type.startswith("text/"):
+            media_type += "; charset=utf-8"
+        works.append(WorkInput(read_file(path, limit), media_type, str(path), title))
+    return works
+
+
+@app.command()
+def register(
+    files: list[Path] = typer.Argument(None, help="Files to register.", show_default=False),
+    text: str | None = typer.Option(None, "--text", help="Register this text."),
+    title: str | None = typer.Option(None, help="A title for the work(s)."),
+    key: str = typer.Option(DEFAULT_KEY, "--key", help="The creator key to sign with."),
+    out_dir: Path = typer.Option(Path("."), "--out", help="Where certificates are written."),
+    home: Path | None = HomeOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Register works and write one certificate per work (WORK_ID.cert.json)."""
+
+    def action() -> list[tuple[str, Registration]]:
+        with open_registry(home) as (opened, registry):
+            signer = opened.keys.load(key, passphrase())
+            works = _inputs(files or [], text, title, opened.max_content_bytes)
+            claims = prepare_register_claims(
+                works,
+                signer,
+                clock=now,
+                random_bytes=os.urandom,
+                max_bytes=opened.max_content_bytes,
+            )
+            out_dir.mkdir(parents=True, exist_ok=True)
+            done: list[tuple[str, Registration]] = []
+            with Progress(console=err, disable=len(claims) < 50 or as_json) as bar:
+                task = bar.add_task("registering", total=len(claims))
+                for start in range(0, len(claims), CHUNK):
+                    outcomes = registry.register(claims[start : start + CHUNK])
+                    for work, outcome in zip(works[start:], outcomes, strict=False):
+                        if isinstance(outcome, CopysealError):
+                            raise outcome
+                        done.append((work.label, outcome))
+                        cert = outcome.certificate
+                        (out_dir / f"{cert.work_id}.cert.json").write_bytes(cert.to_json())
+                    bar.advance(task, min(CHUNK, len(claims) - start))
+            return done
+
+    done = run(as_json, action)
+    rows = [
+        {
+            "work_id": r.certificate.work_id,
+            "created": r.created,
+            "source": label,
+            "certificate": str(out_dir / f"{r.certificate.work_id}.cert.json"),
+        }
+        for label, r in done
+    ]
+
+    def human() -> None:
+        for row in rows:
+            note = "" if row["created"] else "  (already registered)"
+            out.print(f"{row['work_id']}  {row['source']}  → {row['certificate']}{note}")
+
+    emit(as_json, {"works": rows}, human)
+
+
+@app.command()
+def verify(
+    cert: Path = typer.Argument(..., help="The certificate (JSON)."),
+    content: Path | None = typer.Option(None, "--content", help="The registered content."),
+    log_key: str | None = typer.Option(
+        None, "--log-key", help="The log's verifier key (default: this home's, if any)."
+    ),
+    home: Path | None = HomeOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Verify a certificate offline; exit 0 only when every check holds."""
+
+    def action() -> dict[str, object]:
+        trusted = _trusted_log(log_key, home)
+        report = check_certificate(
+            read_file(cert),
+            trusted_log=trusted,
+            content=None if content is None else read_file(content),
+        )
+        result = report.to_dict()
+        if not as_json:
+            table = Table("check", "result", "detail", title=f"certificate {report.work_id}")
+            style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
+            for c in report.checks:
+                table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail)
+            out.print(table)
+        else:
+            emit(True, result, lambda: None)
+        require_ok(report)
+        if not as_json:
+            out.print("[bold green]verified[/]")
+        return result
+
+    run(as_json, action)
+
+
+def _trusted_log(log_key: str | None, home: Path | None) -> NoteVerifier | None:
+    if log_key:
+        return NoteVerifier.from_vkey(log_key)
+    try:
+        return Home.open(home_path(home)).log_signer.verifier
+    except NotFound:
+        return None
+
+
+@app.command()
+def show(
+    work_id: str = typer.Argument(..., help="A work ID like 000042-7KQ2."),
+    home: Path | None = HomeOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show a registered work."""
+
+    def action() -> None:
+        with open_registry(home) as (_, registry):
+            work = registry.work(work_id)
+
+        def human() -> None:
+            table = Table(show_header=False, title=f"work {work['work_id']}")
+            for k in ("title", "owner", "logged_at", "created", "index", "leaf_hash"):
+                if work.get(k) is not None:
+                    table.add_row(k, str(work[k]))
+            for k, v in work["content"].items():
+                table.add_row(f"content.{k}", str(v))
+            out.print(table)
+
+        emit(as_json, work, human)
+
+    run(as_json, action)
+
+
+@app.command()
+def audit(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
+    """Recompute every hash and check every checkpoint; name the first tampered one."""
+
+    def action() -> None:
+        with open_registry(home) as (opened, registry):
+            report = audit_log(registry.store, opened.log_signer.verifier)
+        data = report.to_dict()
+
+        def human() -> None:
+            out.print(
+                f"{report.entries} entries, {report.nodes} interior nodes, "
+                f"{report.checkpoints} checkpoints"
+            )
+            for p in report.problems[:20]:
+                out.print(f"[bold red]{p['kind']} {p['where']}[/]: {p['detail']}")
+            out.print("[bold green]audit clean[/]" if report.ok else "[bold red]tampered[/]")
+
+        emit(as_json, data, human)
+        if not report.ok:
+            first = report.problems[0]
+            raise InconsistencyError(f"{first['kind']} {first['where']}: {first['detail']}")
+
+    run(as_json, action)
+
+
+def main() -> None:
+    app()

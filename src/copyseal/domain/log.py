@@ -1,0 +1,92 @@
+"""Log records and the storage port.
+
+The storage port is deliberately small: an exclusive write section (``LogStore.sequencer``)
+in which the sequencer reads the tree's right edge and appends a batch atomically (entries,
+new tree nodes and the signed checkpoint commit together or not at all), and reads. Every
+adapter must pass ``tests/contract/test_log_store.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from copyseal.core.workid import compute_work_id
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One log entry: the leaf bytes and the columns indexed for look-ups."""
+
+    index: int
+    leaf: bytes
+    leaf_hash: bytes
+    type: str
+    signer: str
+    nonce: str
+    content_sha256: str | None
+    logged_at: str
+
+    @property
+    def work_id(self) -> str:
+        return compute_work_id(self.index, self.leaf_hash)
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    note: str
+    issued_at: str
+
+
+class LogWriter(Protocol):
+    """Inside the exclusive write section. Reads see the section's own uncommitted state."""
+
+    def tree_size(self) -> int: ...
+
+    def read_node(self, level: int, index: int) -> bytes: ...
+
+    def find_nonce(self, signer: str, nonce: str) -> Entry | None: ...
+
+    def find_registration(self, signer: str, content_sha256: str) -> Entry | None: ...
+
+    def last_logged_at(self) -> str | None: ...
+
+    def append(
+        self,
+        entries: Sequence[Entry],
+        nodes: Mapping[tuple[int, int], bytes],
+        checkpoint: StoredCheckpoint,
+    ) -> None: ...
+
+
+class LogStore(Protocol):
+    def sequencer(self) -> AbstractContextManager[LogWriter]:
+        """An exclusive write section; it commits durably on a clean exit, else rolls back."""
+        ...
+
+    def tree_size(self) -> int: ...
+
+    def read_node(self, level: int, index: int) -> bytes: ...
+
+    def entry(self, index: int) -> Entry | None: ...
+
+    def entries(self, start: int, stop: int) -> list[Entry]: ...
+
+    def entries_by_signer(self, signer: str, *, after: int, limit: int) -> list[Entry]: ...
+
+    def find_registration(self, signer: str, content_sha256: str) -> Entry | None: ...
+
+    def find_content(self, content_sha256: str) -> list[Entry]: ...
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
+
+    def checkpoint(self, size: int) -> StoredCheckpoint | None: ...
+
+    def checkpoints(self) -> Iterator[StoredCheckpoint]: ...
+
+    def nodes(self, level: int) -> Iterator[tuple[int, bytes]]: ...
+
+    def close(self) -> None: ...

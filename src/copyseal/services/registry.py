@@ -1,0 +1,361 @@
+"""The registry use-cases: register claims, issue certificates, serve proofs.
+
+Registration runs in two steps, as in Tessera: callers check a claim's shape and signature in
+their own thread, then hand it to the sequencer. The sequencer thread takes everything that
+is waiting (group commit), and in one store transaction assigns indices, appends the leaves,
+extends the tree and signs a checkpoint. Only after that commit has been synced does any
+caller get its certificate, so an acknowledged registration is never lost, and many
+concurrent registrations share one fsync.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from copyseal.core import merkle
+from copyseal.core.certificate import Certificate
+from copyseal.core.claims import Claim, leaf_bytes, parse_leaf
+from copyseal.core.encoding import parse_canonical_json
+from copyseal.core.note import Checkpoint, NoteSigner, sign_note
+from copyseal.core.workid import compute_work_id, normalise_work_id, parse_work_id
+from copyseal.domain.log import Entry, LogStore, LogWriter, StoredCheckpoint
+from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
+
+Clock = Callable[[], datetime]
+
+MAX_BATCH = 5000
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with milliseconds, the spelling of ``logged_at``."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The outcome of one registration: its certificate, and whether it was new."""
+
+    certificate: Certificate
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A claim placed in the current batch (or repeating one placed earlier in it)."""
+
+    index: int
+    created: bool
+
+
+_Outcome = Registration | CopysealError | _Pending
+
+
+@dataclass
+class _Request:
+    claims: Sequence[Claim]
+    future: Future[list[Registration | CopysealError]] = field(default_factory=Future)
+
+
+class Registry:
+    def __init__(
+        self,
+        *,
+        store: LogStore,
+        log_signer: NoteSigner,
+        clock: Clock,
+        max_batch: int = MAX_BATCH,
+        max_queue: int = 100_000,
+    ) -> None:
+        self.store = store
+        self.log_signer = log_signer
+        self.log_vkey = log_signer.verifier.to_vkey()
+        self.origin = log_signer.name
+        self.clock = clock
+        self.max_batch = max_batch
+        self.max_queue = max_queue
+        self._queue: list[_Request] = []
+        self._queued = 0
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # -- registering --------------------------------------------------------------------------
+
+    def register(self, claims: Sequence[Claim]) -> list[Registration | CopysealError]:
+        """Log signed claims; one result per claim, in order, once durably committed.
+
+        Per-claim problems (a bad signature, a conflicting nonce) come back as errors in
+        their slot, so one bad claim does not sink a batch.
+        """
+        results: list[Registration | CopysealError | None] = [None] * len(claims)
+        valid: list[Claim] = []
+        slots: list[int] = []
+        for i, claim in enumerate(claims):
+            try:
+                claim.verify()
+            except CopysealError as exc:
+                results[i] = exc
+                continue
+            valid.append(claim)
+            slots.append(i)
+        if valid:
+            for slot, outcome in zip(slots, self._submit(valid), strict=True):
+                results[slot] = outcome
+        return [r for r in results if r is not None]
+
+    def register_one(self, claim: Claim) -> Registration:
+        outcome = self.register([claim])[0]
+        if isinstance(outcome, CopysealError):
+            raise outcome
+        return outcome
+
+    def _submit(self, claims: Sequence[Claim]) -> list[Registration | CopysealError]:
+        request = _Request(claims)
+        with self._cond:
+            if self._closed:
+                raise Unavailable("the registry is shutting down")
+            if self._queued + len(claims) > self.max_queue:
+                raise Unavailable("too many registrations are waiting", retry_after=1.0)
+            self._queue.append(request)
+            self._queued += len(claims)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="copyseal-sequencer", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+        return request.future.result()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                batch: list[_Request] = []
+                count = 0
+                while self._queue and (
+                    not batch or count + len(self._queue[0].claims) <= self.max_batch
+                ):
+                    request = self._queue.pop(0)
+                    batch.append(request)
+                    count += len(request.claims)
+                self._queued -= count
+            self._integrate_requests(batch)
+
+    def _integrate_requests(self, batch: list[_Request]) -> None:
+        claims = [c for r in batch for c in r.claims]
+        try:
+            outcomes = self._integrate(claims)
+        except BaseException as exc:  # the whole batch failed: tell every caller
+            for request in batch:
+                request.future.set_exception(exc)
+            return
+        pos = 0
+        for request in batch:
+            request.future.set_result(outcomes[pos : pos + len(request.claims)])
+            pos += len(request.claims)
+
+    def _integrate(self, claims: Sequence[Claim]) -> list[Registration | CopysealError]:
+        outcomes: list[_Outcome] = []
+        with self.store.sequencer() as writer:
+            size = start = writer.tree_size()
+            logged_at = max(format_time(self.clock()), writer.last_logged_at() or "")
+            new_entries: list[Entry] = []
+            seen: dict[tuple[str, str], int] = {}
+            for claim in claims:
+                found = self._existing(writer, claim, new_entries, start, seen)
+                if found is not None:
+                    outcomes.append(found)
+                    continue
+                leaf = leaf_bytes(claim, logged_at)
+                content = claim.body["content"]["sha256"] if claim.type == "register" else None
+                entry = Entry(
+                    index=size,
+                    leaf=leaf,
+                    leaf_hash=merkle.leaf_hash(leaf),
+                    type=claim.type,
+                    signer=claim.signer,
+                    nonce=claim.nonce,
+                    content_sha256=content,
+                    logged_at=logged_at,
+                )
+                seen[(claim.signer, claim.nonce)] = size
+                if content is not None:
+                    seen[(claim.signer, "sha256:" + content)] = size
+                new_entries.append(entry)
+                outcomes.append(_Pending(size, created=True))
+                size += 1
+            if not new_entries:
+                return [self._finish(o, {}, None) for o in outcomes]
+            _, nodes = merkle.append_nodes(
+                start, writer.read_node, (e.leaf_hash for e in new_entries)
+            )
+            read = _overlay(nodes, writer.read_node)
+            checkpoint = Checkpoint(self.origin, size, merkle.root(size, read))
+            note = sign_note(checkpoint.to_text(), [self.log_signer]).to_text()
+            stored = StoredCheckpoint(size, note, logged_at)
+            writer.append(new_entries, nodes, stored)
+        by_index = {e.index: e for e in new_entries}
+        return [self._finish(o, by_index, (stored, read)) for o in outcomes]
+
+    def _existing(
+        self,
+        writer: LogWriter,
+        claim: Claim,
+        batch: list[Entry],
+        start: int,
+        seen: dict[tuple[str, str], int],
+    ) -> _Outcome | None:
+        """An earlier entry this claim repeats: idempotent for the same work, else a conflict."""
+        content = claim.body["content"]["sha256"] if claim.type == "register" else None
+        if (claim.signer, claim.nonce) in seen:
+            earlier_index = seen[(claim.signer, claim.nonce)]
+            earlier = batch[earlier_index - start]
+            if parse_leaf(parse_canonical_json(earlier.leaf))[0] == claim:
+                return _Pending(earlier_index, created=False)
+            return ConflictError("this nonce was already used by another claim of this signer")
+        if content is not None and (claim.signer, "sha256:" + content) in seen:
+            return _Pending(seen[(claim.signer, "sha256:" + content)], created=False)
+        replay = writer.find_nonce(claim.signer, claim.nonce)
+        if replay is not None:
+            if parse_leaf(parse_canonical_json(replay.leaf))[0] == claim:
+                return self.certificate_for(replay, created=False)
+            return ConflictError(
+                "this nonce was already used by another claim of this signer",
+                earlier=replay.work_id,
+            )
+        if content is not None:
+            existing = writer.find_registration(claim.signer, content)
+            if existing is not None:
+                return self.certificate_for(existing, created=False)
+        return None
+
+    def _finish(
+        self,
+        outcome: _Outcome,
+        by_index: dict[int, Entry],
+        tree: tuple[StoredCheckpoint, merkle.NodeReader] | None,
+    ) -> Registration | CopysealError:
+        if not isinstance(outcome, _Pending):
+            return outcome
+        assert tree is not None
+        checkpoint, read = tree
+        entry = by_index[outcome.index]
+        return Registration(_certificate(self.log_vkey, entry, checkpoint, read), outcome.created)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def certificate_for(self, entry: Entry, *, created: bool = False) -> Registration:
+        checkpoint = self.store.latest_checkpoint()
+        if checkpoint is None or checkpoint.size <= entry.index:
+            raise NotFound(f"entry {entry.index} is not covered by a checkpoint yet")
+        cert = _certificate(self.log_vkey, entry, checkpoint, self.store.read_node)
+        return Registration(cert, created)
+
+    def entry_for_work(self, work_id: str) -> Entry:
+        index = parse_work_id(work_id)
+        entry = self.store.entry(index)
+        if entry is None or entry.type != "register" or entry.work_id != normalise_work_id(work_id):
+            raise NotFound(f"no work {work_id} in this log")
+        return entry
+
+    def certificate(self, work_id: str) -> Certificate:
+        return self.certificate_for(self.entry_for_work(work_id)).certificate
+
+    def work(self, work_id: str) -> dict[str, Any]:
+        entry = self.entry_for_work(work_id)
+        claim, logged_at = parse_leaf(parse_canonical_json(entry.leaf))
+        return {
+            "work_id": entry.work_id,
+            "index": entry.index,
+            "owner": claim.signer,
+            "logged_at": logged_at,
+            "created": claim.created,
+            "title": claim.body.get("title"),
+            "content": claim.body["content"],
+            "fingerprints": claim.body.get("fingerprints", {}),
+            "leaf_hash": entry.leaf_hash.hex(),
+        }
+
+    def latest_checkpoint(self) -> str:
+        checkpoint = self.store.latest_checkpoint()
+        if checkpoint is None:
+            # An empty log still has a signed checkpoint: size 0, the empty root.
+            body = Checkpoint(self.origin, 0, merkle.EMPTY_ROOT).to_text()
+            return sign_note(body, [self.log_signer]).to_text()
+        return checkpoint.note
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> dict[str, Any]:
+        tree_size = self._size(size)
+        entry = self.store.entry(index)
+        if entry is None or index >= tree_size:
+            raise NotFound(f"entry {index} is not in the tree of size {tree_size}")
+        proof = merkle.inclusion_proof(index, tree_size, self.store.read_node)
+        return {
+            "index": index,
+            "tree_size": tree_size,
+            "leaf_hash": entry.leaf_hash.hex(),
+            "proof": [p.hex() for p in proof],
+            "root_hash": merkle.root(tree_size, self.store.read_node).hex(),
+        }
+
+    def consistency_proof(self, old_size: int, new_size: int) -> dict[str, Any]:
+        size = self.store.tree_size()
+        if not 0 <= old_size <= new_size <= size:
+            raise NotFound(f"sizes must satisfy 0 ≤ old ≤ new ≤ {size}")
+        read = self.store.read_node
+        return {
+            "old_size": old_size,
+            "new_size": new_size,
+            "old_root": merkle.root(old_size, read).hex(),
+            "new_root": merkle.root(new_size, read).hex(),
+            "proof": [p.hex() for p in merkle.consistency_proof(old_size, new_size, read)],
+        }
+
+    def _size(self, size: int | None) -> int:
+        current = self.store.tree_size()
+        if size is None:
+            return current
+        if not 0 < size <= current:
+            raise NotFound(f"tree size must be between 1 and {current}")
+        return size
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _overlay(nodes: dict[tuple[int, int], bytes], read: merkle.NodeReader) -> merkle.NodeReader:
+    def get(level: int, index: int) -> bytes:
+        found = nodes.get((level, index))
+        return found if found is not None else read(level, index)
+
+    return get
+
+
+def _certificate(
+    vkey: str, entry: Entry, checkpoint: StoredCheckpoint, read: merkle.NodeReader
+) -> Certificate:
+    proof = merkle.inclusion_proof(entry.index, checkpoint.size, read)
+    return Certificate(
+        work_id=compute_work_id(entry.index, entry.leaf_hash),
+        log_vkey=vkey,
+        index=entry.index,
+        leaf_hash=entry.leaf_hash,
+        leaf=parse_canonical_json(entry.leaf),
+        tree_size=checkpoint.size,
+        proof=tuple(proof),
+        checkpoint=checkpoint.note,
+    )
