@@ -23,7 +23,7 @@ from copyseal.adapters.home import Home, default_home
 from copyseal.errors import CopysealError, UnreadablePath
 from copyseal.services.registry import Registry
 
-err = Console(stderr=True, highlight=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 out = Console(highlight=False, emoji=False, soft_wrap=True)
 
 T = TypeVar("T")

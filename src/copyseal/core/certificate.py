@@ -200,7 +200,7 @@ def verify_certificate(
         trusted_log = log
     elif (trusted_log.name, trusted_log.public_key) != (log.name, log.public_key):
         raise ForeignLog(
-            f"certificate is from log {log.name!r}, not {trusted_log.name!r}", check="log"
+            f"certificate is from another log, {log.name!r}, not {trusted_log.name!r}", check="log"
         )
     else:
         report.checks.append(CheckResult("log", "ok", f"log key {trusted_log.to_vkey()}"))

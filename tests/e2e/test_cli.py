@@ -1,0 +1,239 @@
+"""The CLI through its runner: every command, and each bad input's message and exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from copyseal.cli.main import app
+from copyseal.errors import (
+    ContentTooLarge,
+    EmptyContent,
+    ForeignLog,
+    MalformedDocument,
+    UnknownKey,
+    UnreadablePath,
+    UnsupportedVersion,
+    VerificationError,
+)
+
+runner = CliRunner()
+
+
+def cs(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, [*args], env={"COPYSEAL_HOME": str(home), **(env or {})})
+    return result.exit_code, result.output
+
+
+def cs_json(home: Path, *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code, output = cs(home, *args, "--json")
+    return code, json.loads(output)
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    code, data = cs_json(home, "init", "--origin", "cli.test/log")
+    assert code == 0, data
+    assert data["creator"]["did"].startswith("did:key:z6Mk")
+    assert data["log_key"].startswith("cli.test/log+")
+    return home
+
+
+def register_text(home: Path, out: Path, text: str, *extra: str) -> dict:  # type: ignore[type-arg]
+    code, data = cs_json(home, "register", "--text", text, "--out", str(out), *extra)
+    assert code == 0, data
+    return data["works"][0]
+
+
+def test_register_verify_show(cli_home: Path, tmp_path: Path) -> None:
+    work = register_text(cli_home, tmp_path / "certs", "Silence, then rain.", "--title", "Rain")
+    cert = Path(work["certificate"])
+    content = tmp_path / "rain.txt"
+    content.write_text("Silence, then rain.")
+    code, report = cs_json(cli_home, "verify", str(cert), "--content", str(content))
+    assert code == 0 and report["ok"]
+    assert {c["name"]: c["status"] for c in report["checks"]} == {
+        "log": "ok",
+        "signature": "ok",
+        "content": "ok",
+        "leaf": "ok",
+        "work_id": "ok",
+        "inclusion": "ok",
+        "checkpoint": "ok",
+    }
+    code, shown = cs_json(cli_home, "show", work["work_id"])
+    assert code == 0 and shown["title"] == "Rain"
+    code, text = cs(cli_home, "show", work["work_id"])
+    assert code == 0 and "Rain" in text
+
+
+def test_wrong_content_names_the_content_check(cli_home: Path, tmp_path: Path) -> None:
+    work = register_text(cli_home, tmp_path, "original words")
+    other = tmp_path / "other.txt"
+    other.write_text("other words")
+    code, output = cs(cli_home, "verify", work["certificate"], "--content", str(other))
+    assert code == VerificationError.exit_code
+    assert "content" in output
+
+
+def test_register_many_files_and_idempotency(cli_home: Path, tmp_path: Path) -> None:
+    files = []
+    for i in range(60):
+        f = tmp_path / f"poem{i}.txt"
+        f.write_text(f"poem number {i}")
+        files.append(str(f))
+    png = tmp_path / "photo.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n fake but any media type is accepted")
+    code, data = cs_json(cli_home, "register", *files, str(png), "--out", str(tmp_path / "c"))
+    assert code == 0
+    works = data["works"]
+    assert len(works) == 61 and all(w["created"] for w in works)
+    assert len(list((tmp_path / "c").glob("*.cert.json"))) == 61
+    code, again = cs_json(cli_home, "register", files[3], "--out", str(tmp_path / "c"))
+    assert code == 0
+    assert again["works"][0]["work_id"] == works[3]["work_id"]
+    assert not again["works"][0]["created"]
+    code, shown = cs_json(cli_home, "show", works[-1]["work_id"])
+    assert shown["content"]["media_type"] == "image/png"
+
+
+def test_keys(cli_home: Path, tmp_path: Path) -> None:
+    code, made = cs_json(cli_home, "keys", "new", "alice")
+    assert code == 0 and made["did"].startswith("did:key:")
+    key_file = cli_home / "keys" / "alice.json"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    code, locked = cs(
+        cli_home,
+        "keys",
+        "new",
+        "bob",
+        "--passphrase",
+        "--json",
+        env={"COPYSEAL_PASSPHRASE": "correct horse"},
+    )
+    assert code == 0 and json.loads(locked)["encrypted"]
+    code, listed = cs_json(cli_home, "keys", "list")
+    assert [k["name"] for k in listed] == ["alice", "bob", "default"]  # type: ignore[index]
+    code, exported = cs_json(cli_home, "keys", "export", "alice")
+    assert exported["did"] == made["did"] and "private_key_pem" not in exported
+    code, exported = cs_json(cli_home, "keys", "export", "alice", "--private")
+    assert exported["private_key_pem"].startswith("-----BEGIN PRIVATE KEY-----")
+    # Registering with an encrypted key needs its passphrase.
+    code, _ = cs(cli_home, "register", "--text", "x", "--key", "bob", "--out", str(tmp_path))
+    assert code == 3
+    code, _ = cs(
+        cli_home,
+        "register",
+        "--text",
+        "x",
+        "--key",
+        "bob",
+        "--out",
+        str(tmp_path),
+        env={"COPYSEAL_PASSPHRASE": "wrong"},
+    )
+    assert code == 3
+    code, out = cs(
+        cli_home,
+        "register",
+        "--text",
+        "x",
+        "--key",
+        "bob",
+        "--out",
+        str(tmp_path),
+        "--json",
+        env={"COPYSEAL_PASSPHRASE": "correct horse"},
+    )
+    assert code == 0, out
+    code, shown = cs_json(cli_home, "show", json.loads(out)["works"][0]["work_id"])
+    assert shown["owner"] == json.loads(locked)["did"]
+
+
+def test_log_commands(cli_home: Path, tmp_path: Path) -> None:
+    for i in range(7):
+        register_text(cli_home, tmp_path, f"entry {i}")
+    code, vkey = cs(cli_home, "log", "key")
+    vkey = vkey.strip()
+    code, checkpoint = cs(cli_home, "log", "checkpoint")
+    assert code == 0 and checkpoint.startswith("cli.test/log\n7\n")
+    (tmp_path / "cp.txt").write_text(checkpoint)
+    code, verified = cs_json(
+        cli_home, "log", "verify-checkpoint", str(tmp_path / "cp.txt"), "--key", vkey
+    )
+    assert code == 0 and verified["checkpoint"]["size"] == 7
+    code, proof = cs_json(cli_home, "log", "proof", "--inclusion", "2", "--size", "5")
+    assert code == 0 and set(proof) == {"index", "tree_size", "leaf_hash", "proof", "root_hash"}
+    assert proof["tree_size"] == 5 and all(len(h) == 64 for h in proof["proof"])
+    code, cons = cs_json(cli_home, "log", "proof", "--consistency", "3", "7")
+    assert code == 0 and set(cons) == {"old_size", "new_size", "old_root", "new_root", "proof"}
+    code, audit = cs_json(cli_home, "audit")
+    assert code == 0 and audit["ok"] and audit["entries"] == 7
+    # A checkpoint tampered with, or checked with another key, fails.
+    (tmp_path / "bad.txt").write_text(checkpoint.replace("\n7\n", "\n8\n"))
+    code, _ = cs(cli_home, "log", "verify-checkpoint", str(tmp_path / "bad.txt"), "--key", vkey)
+    assert code == VerificationError.exit_code
+
+
+GO_SUMDB_KEY = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ry18zTg9+fyiSMe/VU"
+
+
+def test_bad_inputs_get_their_own_exit_codes(cli_home: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert cs(cli_home, "register", str(empty))[0] == EmptyContent.exit_code
+    assert cs(cli_home, "register", str(tmp_path / "missing"))[0] == UnreadablePath.exit_code
+    assert cs(cli_home, "register", "--text", "x", "--key", "nobody")[0] == UnknownKey.exit_code
+    config = json.loads((cli_home / "config.json").read_text())
+    (cli_home / "config.json").write_text(json.dumps({**config, "max_content_bytes": 10}))
+    big = tmp_path / "big.txt"
+    big.write_text("x" * 11)
+    good = tmp_path / "good.txt"
+    good.write_text("fine")
+    code, output = cs(cli_home, "register", str(good), str(big))
+    assert code == ContentTooLarge.exit_code and "limit" in output
+    (cli_home / "config.json").write_text(json.dumps(config))
+    code, _ = cs(cli_home, "audit")
+    assert code == 0
+    code, data = cs_json(cli_home, "log", "proof", "--inclusion", "0")
+    assert code == 9  # empty log: nothing was half-written by the refused registrations
+
+
+def test_bad_certificates(cli_home: Path, tmp_path: Path) -> None:
+    work = register_text(cli_home, tmp_path, "certified")
+    cert_path = Path(work["certificate"])
+    raw = cert_path.read_bytes()
+    cases = {
+        "truncated": (raw[: len(raw) // 2], MalformedDocument),
+        "not json": (b"hello", MalformedDocument),
+        "pretty": (json.dumps(json.loads(raw), indent=1).encode(), MalformedDocument),
+        "version": (raw.replace(b'"version":1', b'"version":9'), UnsupportedVersion),
+        "tampered": (raw.replace(b'"index":0', b'"index":1'), VerificationError),
+    }
+    for name, (data, error) in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_bytes(data)
+        code, output = cs(cli_home, "verify", str(path))
+        assert code == error.exit_code, (name, output)
+    other = tmp_path / "other"
+    cs(other, "init", "--origin", "other.test/log")
+    code, output = cs(other, "verify", str(cert_path))
+    assert code == ForeignLog.exit_code and "another log" in output.lower()
+    code, vkey = cs(other, "log", "key")
+    code, _ = cs(cli_home, "verify", str(cert_path), "--log-key", vkey.strip())
+    assert code == ForeignLog.exit_code
+    code, output = cs(tmp_path / "nohome", "verify", str(cert_path))
+    assert code == 0 and "skipped" in output
+
+
+def test_commands_need_a_home(tmp_path: Path) -> None:
+    code, output = cs(tmp_path / "none", "register", "--text", "x")
+    assert code == 9 and "copyseal init" in output
+    code, _ = cs(tmp_path / "none", "init")
+    assert code == 0
+    code, _ = cs(tmp_path / "none", "init")
+    assert code == 13
