@@ -199,7 +199,7 @@ def test_bad_inputs_get_their_own_exit_codes(cli_home: Path, tmp_path: Path) -> 
     (cli_home / "config.json").write_text(json.dumps(config))
     code, _ = cs(cli_home, "audit")
     assert code == 0
-    code, data = cs_json(cli_home, "log", "proof", "--inclusion", "0")
+    code, _ = cs_json(cli_home, "log", "proof", "--inclusion", "0")
     assert code == 9  # empty log: nothing was half-written by the refused registrations
 
 

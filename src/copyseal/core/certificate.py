@@ -17,6 +17,7 @@ fails verification. ``verify_certificate`` runs every check it can and reports e
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,11 +54,11 @@ class Certificate:
     proof: tuple[bytes, ...]
     checkpoint: str
 
-    @property
+    @functools.cached_property
     def log(self) -> NoteVerifier:
         return NoteVerifier.from_vkey(self.log_vkey)
 
-    @property
+    @functools.cached_property
     def claim(self) -> Claim:
         return parse_leaf(self.leaf)[0]
 

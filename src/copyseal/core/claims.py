@@ -190,8 +190,12 @@ def register_body(
 # -- leaves -----------------------------------------------------------------------------------
 
 
+def leaf_object(claim: Claim, logged_at: str) -> dict[str, Any]:
+    return {"claim": claim.to_dict(), "logged_at": check_time(logged_at, "logged_at")}
+
+
 def leaf_bytes(claim: Claim, logged_at: str) -> bytes:
-    return jcs({"claim": claim.to_dict(), "logged_at": check_time(logged_at, "logged_at")})
+    return jcs(leaf_object(claim, logged_at))
 
 
 def parse_leaf(obj: Any) -> tuple[Claim, str]:

@@ -17,14 +17,39 @@ import rfc8785
 
 from copyseal.errors import MalformedDocument
 
-MAX_DEPTH = 32
+_SAFE_INTEGER = 2**53 - 1
+_fast_dumps = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+
+
+def _is_plain(value: Any) -> bool:
+    """True when the C JSON encoder's output is exactly RFC 8785 for ``value``.
+
+    That holds without floats (JCS formats numbers the ECMAScript way), with integers in the
+    interoperable range, and with ASCII keys (whose code-point order is their UTF-16 order).
+    The escaping of strings is the same in both: only quote, backslash and controls, with
+    the short forms and lowercase ``\\u00xx``. Every copyseal document is plain.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-_SAFE_INTEGER <= value <= _SAFE_INTEGER)
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _is_plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_is_plain(v) for v in value)
+    return False
 
 
 def jcs(value: Any) -> bytes:
     """RFC 8785 canonical JSON bytes."""
     try:
+        if _is_plain(value):
+            return _fast_dumps(value).encode("utf-8")
         return bytes(rfc8785.dumps(value))
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise MalformedDocument(f"value cannot be canonicalised: {exc}") from exc
 
 
@@ -41,19 +66,11 @@ def _reject_constant(name: str) -> Any:
     raise MalformedDocument(f"{name} is not JSON")
 
 
-def _depth(value: Any, level: int = 0) -> None:
-    if level > MAX_DEPTH:
-        raise MalformedDocument("JSON is nested too deeply")
-    if isinstance(value, dict):
-        for v in value.values():
-            _depth(v, level + 1)
-    elif isinstance(value, list):
-        for v in value:
-            _depth(v, level + 1)
-
-
 def parse_json(data: bytes | str, *, max_bytes: int = 16 << 20) -> Any:
-    """Parse JSON strictly: UTF-8, no duplicate keys, no NaN, bounded size and depth."""
+    """Parse JSON strictly: UTF-8, no duplicate keys, no NaN, bounded size and depth.
+
+    Depth is bounded by the interpreter's recursion limit, reported as a malformed document.
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > max_bytes:
@@ -67,7 +84,6 @@ def parse_json(data: bytes | str, *, max_bytes: int = 16 << 20) -> Any:
         raise MalformedDocument("document is not UTF-8") from exc
     except (json.JSONDecodeError, RecursionError) as exc:
         raise MalformedDocument(f"document is not valid JSON: {exc}") from exc
-    _depth(value)
     return value
 
 

@@ -6,7 +6,9 @@ signature made for one purpose (a register claim, say) can never be replayed as 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -43,11 +45,11 @@ class Signer:
     def from_seed(cls, seed: bytes) -> Signer:
         return cls(Ed25519PrivateKey.from_private_bytes(seed))
 
-    @property
+    @functools.cached_property
     def public_key(self) -> bytes:
         return public_bytes(self.private_key.public_key())
 
-    @property
+    @functools.cached_property
     def did(self) -> str:
         return did_from_public_key(self.public_key)
 
@@ -61,10 +63,16 @@ def did_from_public_key(public_key: bytes) -> str:
     return DID_KEY_PREFIX + b58encode(ED25519_MULTICODEC + public_key)
 
 
-def public_key_from_did(did: str) -> bytes:
+def public_key_from_did(did: Any) -> bytes:
     """The Ed25519 public key named by a ``did:key``; raises on any other kind of did."""
     if not isinstance(did, str) or not did.startswith(DID_KEY_PREFIX):
         raise MalformedDocument(f"{did!r} is not an Ed25519 did:key")
+    return _decode_did_key(did)
+
+
+@functools.lru_cache(maxsize=4096)
+def _decode_did_key(did: str) -> bytes:
+    # Cached: a registry sees the same few signers over and over, and base58 is slow.
     raw = b58decode(did[len(DID_KEY_PREFIX) :])
     if len(raw) != 34 or raw[:2] != ED25519_MULTICODEC:
         raise MalformedDocument(f"{did!r} is not an Ed25519 did:key")

@@ -19,8 +19,8 @@ from typing import Any
 
 from copyseal.core import merkle
 from copyseal.core.certificate import Certificate
-from copyseal.core.claims import Claim, leaf_bytes, parse_leaf
-from copyseal.core.encoding import parse_canonical_json
+from copyseal.core.claims import Claim, leaf_object, parse_leaf
+from copyseal.core.encoding import jcs, parse_canonical_json
 from copyseal.core.note import Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id, normalise_work_id, parse_work_id
 from copyseal.domain.log import Entry, LogStore, LogWriter, StoredCheckpoint
@@ -170,13 +170,15 @@ class Registry:
             size = start = writer.tree_size()
             logged_at = max(format_time(self.clock()), writer.last_logged_at() or "")
             new_entries: list[Entry] = []
+            leaves: dict[int, dict[str, Any]] = {}
             seen: dict[tuple[str, str], int] = {}
             for claim in claims:
                 found = self._existing(writer, claim, new_entries, start, seen)
                 if found is not None:
                     outcomes.append(found)
                     continue
-                leaf = leaf_bytes(claim, logged_at)
+                leaves[size] = leaf_object(claim, logged_at)
+                leaf = jcs(leaves[size])
                 content = claim.body["content"]["sha256"] if claim.type == "register" else None
                 entry = Entry(
                     index=size,
@@ -195,7 +197,7 @@ class Registry:
                 outcomes.append(_Pending(size, created=True))
                 size += 1
             if not new_entries:
-                return [self._finish(o, {}, None) for o in outcomes]
+                return [self._finish(o, {}, {}, None) for o in outcomes]
             _, nodes = merkle.append_nodes(
                 start, writer.read_node, (e.leaf_hash for e in new_entries)
             )
@@ -205,7 +207,7 @@ class Registry:
             stored = StoredCheckpoint(size, note, logged_at)
             writer.append(new_entries, nodes, stored)
         by_index = {e.index: e for e in new_entries}
-        return [self._finish(o, by_index, (stored, read)) for o in outcomes]
+        return [self._finish(o, by_index, leaves, (stored, read)) for o in outcomes]
 
     def _existing(
         self,
@@ -243,14 +245,16 @@ class Registry:
         self,
         outcome: _Outcome,
         by_index: dict[int, Entry],
+        leaves: dict[int, dict[str, Any]],
         tree: tuple[StoredCheckpoint, merkle.NodeReader] | None,
     ) -> Registration | CopysealError:
         if not isinstance(outcome, _Pending):
             return outcome
         assert tree is not None
         checkpoint, read = tree
-        entry = by_index[outcome.index]
-        return Registration(_certificate(self.log_vkey, entry, checkpoint, read), outcome.created)
+        entry, leaf = by_index[outcome.index], leaves[outcome.index]
+        cert = _certificate(self.log_vkey, entry, checkpoint, read, leaf)
+        return Registration(cert, outcome.created)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -346,7 +350,11 @@ def _overlay(nodes: dict[tuple[int, int], bytes], read: merkle.NodeReader) -> me
 
 
 def _certificate(
-    vkey: str, entry: Entry, checkpoint: StoredCheckpoint, read: merkle.NodeReader
+    vkey: str,
+    entry: Entry,
+    checkpoint: StoredCheckpoint,
+    read: merkle.NodeReader,
+    leaf: dict[str, Any] | None = None,
 ) -> Certificate:
     proof = merkle.inclusion_proof(entry.index, checkpoint.size, read)
     return Certificate(
@@ -354,7 +362,7 @@ def _certificate(
         log_vkey=vkey,
         index=entry.index,
         leaf_hash=entry.leaf_hash,
-        leaf=parse_canonical_json(entry.leaf),
+        leaf=parse_canonical_json(entry.leaf) if leaf is None else leaf,
         tree_size=checkpoint.size,
         proof=tuple(proof),
         checkpoint=checkpoint.note,
