@@ -63,6 +63,9 @@ def test_append_and_read_back(store: LogStore) -> None:
     assert latest is not None and latest.size == 4
     assert store.checkpoint(3) == StoredCheckpoint(3, "note 3\n", "t")
     assert [i for i, _ in store.nodes(1)] == [0, 1]
+    assert store.read_nodes(0, 1, 4) == [store.read_node(0, i) for i in range(1, 4)]
+    with pytest.raises(NotFound):
+        store.read_nodes(1, 1, 3)
 
 
 def test_lookups(store: LogStore) -> None:

@@ -278,6 +278,15 @@ class SqliteLogStore(_Reads):
         ):
             yield int(idx), bytes(h)
 
+    def read_nodes(self, level: int, start: int, stop: int) -> list[bytes]:
+        rows = self.conn.execute(
+            "SELECT idx, hash FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+            (level, start, stop),
+        ).fetchall()
+        if len(rows) != stop - start:
+            raise NotFound(f"tree nodes {start}..{stop} at level {level} are not all stored")
+        return [bytes(h) for _, h in rows]
+
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:
