@@ -17,7 +17,10 @@ declared here, so an error means the same thing everywhere::
     │   └── ForeignLog                12   422
     ├── ConflictError                 13   409
     ├── InconsistencyError            14   409
-    └── Unavailable                   15   503
+    ├── Unavailable                   15   503
+    │   └── RateLimited               16   429
+    ├── Unauthenticated               17   401
+    └── Forbidden                     18   403
 
 Exit code 2 is left to the command-line parser (usage errors). Foreign exceptions (sqlite3,
 OSError, ...) are translated where they are met, with ``raise ... from exc``.
@@ -146,3 +149,29 @@ class Unavailable(CopysealError):
     def __init__(self, message: str, *, retry_after: float = 1.0, **details: Any) -> None:
         super().__init__(message, retry_after=retry_after, **details)
         self.retry_after = retry_after
+
+
+class RateLimited(Unavailable):
+    """Too many requests from one client; ``retry_after`` says when a token is free again."""
+
+    exit_code = 16
+    http_status = 429
+    title = "Too many requests"
+    hint = "Wait for the number of seconds in Retry-After, then try again."
+
+
+class Unauthenticated(CopysealError):
+    """The request needs an account: a session cookie or an API token."""
+
+    exit_code = 17
+    http_status = 401
+    title = "Authentication required"
+    hint = "Log in, or send an API token as `Authorization: Bearer <token>`."
+
+
+class Forbidden(CopysealError):
+    """The caller is known but does not control the key, work or account it acts for."""
+
+    exit_code = 18
+    http_status = 403
+    title = "Not allowed"
