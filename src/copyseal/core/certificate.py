@@ -103,6 +103,8 @@ class Certificate:
         _shape(entry, {"index", "leaf_hash", "leaf"}, "entry")
         _shape(inclusion, {"tree_size", "proof"}, "inclusion")
         verifier = NoteVerifier.from_vkey(_str(log["vkey"], "log.vkey"))
+        if verifier.to_vkey() != log["vkey"]:
+            raise MalformedDocument("log.vkey is not in its canonical spelling")
         if log["origin"] != verifier.name:
             raise MalformedDocument("log.origin is not the name of log.vkey")
         proof = inclusion["proof"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from copyseal.core.encoding import b64url_decode, b64url_encode, hex32, jcs
@@ -29,7 +30,7 @@ CLAIM_VERSION = 1
 NONCE_BYTES = 16
 MAX_TITLE = 300
 MAX_MEDIA_TYPE = 127
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(; ?[ -~]+)?")
 
 
@@ -44,8 +45,13 @@ def _fields(obj: Any, what: str, required: set[str], optional: set[str] = frozen
 
 
 def check_time(value: Any, what: str) -> str:
+    message = f"{what} must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z"
     if not isinstance(value, str) or not _TIME.fullmatch(value):
-        raise MalformedDocument(f"{what} must be an RFC 3339 UTC time like 2026-01-31T12:00:00Z")
+        raise MalformedDocument(message)
+    try:
+        datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
+    except ValueError as exc:  # month 13, February 30, hour 25, ...
+        raise MalformedDocument(message) from exc
     return value
 
 
@@ -119,6 +125,8 @@ class Claim:
         _fields(obj, "claim", {"type", "v", "signer", "nonce", "created", "body", "sig"})
         if obj["v"] != CLAIM_VERSION or type(obj["v"]) is not int:
             raise UnsupportedVersion(f"claim version {obj['v']!r} is not supported")
+        if not isinstance(obj["type"], str):
+            raise MalformedDocument("claim type must be a string")
         validator = BODY_VALIDATORS.get(obj["type"])
         if validator is None:
             raise UnsupportedVersion(f"claim type {obj['type']!r} is not supported")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -66,15 +67,42 @@ def _reject_constant(name: str) -> Any:
     raise MalformedDocument(f"{name} is not JSON")
 
 
-def parse_json(data: bytes | str, *, max_bytes: int = 16 << 20) -> Any:
-    """Parse JSON strictly: UTF-8, no duplicate keys, no NaN, bounded size and depth.
+MAX_DEPTH = 32
+# A JSON string (possibly unterminated, so a match never fails once started) or one bracket.
+# Strings are matched whole so that brackets inside them are not counted.
+_STRING_OR_BRACKET = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 
-    Depth is bounded by the interpreter's recursion limit, reported as a malformed document.
+
+def _check_depth(data: bytes) -> None:
+    """Refuse more than ``MAX_DEPTH`` nested arrays and objects, before parsing.
+
+    ``json.loads`` recurses in C once per level. When a library in the process has raised
+    ``sys.setrecursionlimit`` (py_ecc and py-evm raise it to 100,000), a deeply nested
+    document overflows the C stack and kills the process instead of raising RecursionError.
     """
+    if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(data):
+        first = match.group()[0]
+        if first in b"[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise MalformedDocument(f"JSON is nested more than {MAX_DEPTH} levels deep")
+        elif first in b"]}":
+            depth -= 1
+
+
+def parse_json(data: bytes | str, *, max_bytes: int = 16 << 20) -> Any:
+    """Parse JSON strictly: UTF-8, no duplicate keys, no NaN, bounded size and depth."""
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates
+            raise MalformedDocument("document is not valid Unicode") from exc
     if len(data) > max_bytes:
         raise MalformedDocument(f"document is larger than {max_bytes} bytes")
+    _check_depth(data)
     try:
         text = data.decode("utf-8")
         value = json.loads(
@@ -82,7 +110,9 @@ def parse_json(data: bytes | str, *, max_bytes: int = 16 << 20) -> Any:
         )
     except UnicodeDecodeError as exc:
         raise MalformedDocument("document is not UTF-8") from exc
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers json.JSONDecodeError and also the integer-size limit that
+        # json.loads enforces for numbers of more than 4,300 digits.
         raise MalformedDocument(f"document is not valid JSON: {exc}") from exc
     return value
 

@@ -22,6 +22,7 @@ from copyseal.errors import MalformedDocument, VerificationError
 
 ED25519_MULTICODEC = b"\xed\x01"
 DID_KEY_PREFIX = "did:key:z"
+_MAX_DID_LENGTH = 64  # an Ed25519 did:key is 56 characters; base58 decoding is quadratic
 
 
 def domain_message(purpose: str, message: bytes) -> bytes:
@@ -65,8 +66,8 @@ def did_from_public_key(public_key: bytes) -> str:
 
 def public_key_from_did(did: Any) -> bytes:
     """The Ed25519 public key named by a ``did:key``; raises on any other kind of did."""
-    if not isinstance(did, str) or not did.startswith(DID_KEY_PREFIX):
-        raise MalformedDocument(f"{did!r} is not an Ed25519 did:key")
+    if not isinstance(did, str) or not did.startswith(DID_KEY_PREFIX) or len(did) > _MAX_DID_LENGTH:
+        raise MalformedDocument(f"{did!r:.80} is not an Ed25519 did:key")
     return _decode_did_key(did)
 
 

@@ -32,6 +32,8 @@ ALG_COSIGNATURE_V1 = 0x04
 EM_DASH = "\u2014"
 MAX_SIGNATURES = 100
 MAX_NOTE_BYTES = 1 << 20
+COSIGNATURE_BYTES = 72  # timestamp (8) ‖ Ed25519 signature (64)
+MAX_TREE_SIZE = (1 << 64) - 1  # tree sizes are uint64, as in every tlog implementation
 
 
 def key_id(name: str, alg: int, public_key: bytes) -> bytes:
@@ -41,6 +43,16 @@ def key_id(name: str, alg: int, public_key: bytes) -> bytes:
 def _check_name(name: str) -> None:
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise MalformedDocument(f"key name {name!r} is empty or holds '+' or whitespace")
+    _check_utf8(name, "key name")
+
+
+def _check_utf8(text: str, what: str) -> None:
+    # A str can hold lone surrogates, which have no UTF-8 encoding and so no key ID or
+    # signature; refuse them here rather than fail later with a UnicodeEncodeError.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedDocument(f"{what} is not valid Unicode") from exc
 
 
 def cosignature_message(timestamp: int, checkpoint_body: str) -> bytes:
@@ -129,6 +141,8 @@ class NoteSigner:
 
     def sign_line(self, text: str) -> NoteSignature:
         """A signature line over the note ``text`` (type 0x01)."""
+        if self.alg != ALG_ED25519:
+            raise ValueError("plain note signatures need an Ed25519 (0x01) key")
         sig = self._private.sign(text.encode())
         return NoteSignature(self.name, self.verifier.key_id, sig)
 
@@ -155,6 +169,8 @@ class NoteSignature:
     @property
     def timestamp(self) -> int:
         """A cosignature's time, seconds since the epoch."""
+        if len(self.signature) != COSIGNATURE_BYTES:
+            raise MalformedDocument("signature is not a tlog-cosignature/v1")
         return int(struct.unpack(">Q", self.signature[:8])[0])
 
 
@@ -174,6 +190,7 @@ class Note:
                 raise MalformedDocument("signed note is not UTF-8") from exc
         if len(data) > MAX_NOTE_BYTES:
             raise MalformedDocument("signed note is too large")
+        _check_utf8(data, "signed note")
         if any(ord(c) < 0x20 and c != "\n" for c in data) or "\x7f" in data:
             raise MalformedDocument("signed note holds control characters")
         split = data.rfind("\n\n")
@@ -219,7 +236,8 @@ def verify_note(note: Note, verifiers: Sequence[NoteVerifier]) -> list[NoteVerif
     """Verify the lines made by known keys; raise unless at least one verifies.
 
     Lines by unknown keys are ignored (the spec's rule); a line by a known key that does not
-    verify is an error, never a skip.
+    verify is an error, never a skip. Each key appears once in the result, however many
+    lines it signed.
     """
     known = {(v.name, v.key_id): v for v in verifiers}
     verified: list[NoteVerifier] = []
@@ -228,14 +246,16 @@ def verify_note(note: Note, verifiers: Sequence[NoteVerifier]) -> list[NoteVerif
         if verifier is None:
             continue
         if verifier.alg == ALG_COSIGNATURE_V1:
-            ok = len(sig.signature) == 72 and verifier.verify_raw(
+            ok = len(sig.signature) == COSIGNATURE_BYTES and verifier.verify_raw(
                 cosignature_message(sig.timestamp, note.text), sig.signature[8:]
             )
         else:
             ok = verifier.verify_raw(note.text.encode(), sig.signature)
         if not ok:
             raise VerificationError(f"signature by {sig.name} does not verify", check="checkpoint")
-        verified.append(verifier)
+        # A key that signs twice still counts once, or a quorum could be met by repeats.
+        if verifier not in verified:
+            verified.append(verifier)
     if not verified:
         raise VerificationError("no signature by a trusted key", check="checkpoint")
     return verified
@@ -261,8 +281,14 @@ class Checkpoint:
         origin, size_text, root_text, *ext = lines
         if not origin:
             raise MalformedDocument("checkpoint origin is empty")
-        if not size_text.isdigit() or not size_text.isascii() or str(int(size_text)) != size_text:
-            raise MalformedDocument("checkpoint size is not a canonical decimal")
+        if (
+            not 0 < len(size_text) <= 20
+            or not size_text.isascii()
+            or not size_text.isdigit()
+            or str(int(size_text)) != size_text
+            or int(size_text) > MAX_TREE_SIZE
+        ):
+            raise MalformedDocument("checkpoint size is not a canonical uint64 decimal")
         root_hash = b64decode(root_text, "checkpoint root")
         if len(root_hash) != 32:
             raise MalformedDocument("checkpoint root is not 32 bytes")

@@ -13,8 +13,9 @@ import re
 from copyseal.errors import MalformedDocument
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_PATTERN = re.compile(r"([0-9A-HJKMNP-TV-Z]{6,13})-([0-9A-HJKMNP-TV-Z]{4})")
 MIN_DIGITS = 6
+MAX_DIGITS = 13
+_PATTERN = re.compile(r"([0-9A-HJKMNP-TV-Z]{6,13})-([0-9A-HJKMNP-TV-Z]{4})")
 
 
 def _b32(n: int, width: int) -> str:
@@ -26,23 +27,29 @@ def _b32(n: int, width: int) -> str:
 
 
 def compute_work_id(index: int, leaf_hash: bytes) -> str:
+    if not 0 <= index < 32**MAX_DIGITS:
+        raise ValueError(f"log index {index} cannot be written as a work ID")
     check = _b32(int.from_bytes(leaf_hash[:3], "big") >> 4, 4)
     return f"{_b32(index, MIN_DIGITS)}-{check}"
 
 
-def parse_work_id(work_id: str) -> int:
-    """The log index a work ID names. Accepts lowercase and the usual O/I/L confusions."""
+def _parse(work_id: str) -> tuple[int, str]:
     text = work_id.strip().upper().replace("O", "0").replace("I", "1").replace("L", "1")
     match = _PATTERN.fullmatch(text)
     if not match:
-        raise MalformedDocument(f"{work_id!r} is not a work ID (like 000042-7KQ2)")
+        raise MalformedDocument(f"{work_id!r:.40} is not a work ID (like 000042-7KQ2)")
     index = 0
     for ch in match.group(1):
         index = index * 32 + _ALPHABET.index(ch)
-    return index
+    return index, match.group(2)
+
+
+def parse_work_id(work_id: str) -> int:
+    """The log index a work ID names. Accepts lowercase and the usual O/I/L confusions."""
+    return _parse(work_id)[0]
 
 
 def normalise_work_id(work_id: str) -> str:
-    text = work_id.strip().upper().replace("O", "0").replace("I", "1").replace("L", "1")
-    parse_work_id(text)
-    return text
+    """The one spelling ``compute_work_id`` gives, e.g. ``0000042-7kq2`` → ``000042-7KQ2``."""
+    index, check = _parse(work_id)
+    return f"{_b32(index, MIN_DIGITS)}-{check}"
