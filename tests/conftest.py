@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support import FakeClock
 
 from copyseal.adapters.home import Home
 from copyseal.core.keys import Signer
 from copyseal.core.note import NoteSigner
 from copyseal.services.registry import Registry
+from tests.support import FakeClock
 
 
 @pytest.fixture

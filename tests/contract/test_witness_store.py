@@ -10,11 +10,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from tests.witness_support import MemoryWitnessStore
 
 from copyseal.adapters.storage.witness_sqlite import SqliteWitnessStore
 from copyseal.core.note import MAX_TREE_SIZE
 from copyseal.domain.witness import WitnessedCheckpoint, WitnessStore
+from tests.witness_support import MemoryWitnessStore
 
 
 @pytest.fixture(params=["sqlite", "memory"])

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.support import FakeClock
 
 from copyseal.adapters.home import Home
 from copyseal.core.certificate import verify_certificate
 from copyseal.services.audit import audit_log
 from copyseal.services.registry import Registry
+from tests.support import FakeClock
 
 CHILD = Path(__file__).with_name("crash_child.py")
 

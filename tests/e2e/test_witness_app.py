@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.witness_support import LOG_ORIGIN, NOW, FakeLog, witness_signer
 
 from copyseal.adapters.storage.witness_sqlite import SqliteWitnessStore
 from copyseal.adapters.witness_client import request_cosignature
@@ -30,6 +29,7 @@ from copyseal.errors import (
 )
 from copyseal.server.witness_app import create_witness_app
 from copyseal.services.witness import Witness
+from tests.witness_support import LOG_ORIGIN, NOW, FakeLog, witness_signer
 
 WITNESS_KEY = witness_signer().verifier
 

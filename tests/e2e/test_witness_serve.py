@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from tests.witness_support import FakeLog
 from typer.testing import CliRunner
 
 from copyseal.adapters.witness_client import request_cosignature
@@ -30,6 +29,7 @@ from copyseal.errors import (
     NotFound,
     Unavailable,
 )
+from tests.witness_support import FakeLog
 
 runner = CliRunner()
 COPYSEAL = Path(sys.executable).parent / "copyseal"

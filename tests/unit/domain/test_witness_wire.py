@@ -8,7 +8,6 @@ import contextlib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.unit.core.helpers import PROPERTY
 
 from copyseal.core.note import MAX_TREE_SIZE, Checkpoint, Note
 from copyseal.domain.witness import (
@@ -19,6 +18,7 @@ from copyseal.domain.witness import (
     encode_size_body,
 )
 from copyseal.errors import MalformedDocument
+from tests.unit.core.helpers import PROPERTY
 
 # The example request and response bodies of C2SP tlog-witness ("add-checkpoint"), and the
 # example cosigned checkpoint of C2SP tlog-cosignature.

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support import FakeClock, seeded_bytes
 
 from copyseal.adapters.home import Home
 from copyseal.core import merkle
@@ -23,6 +22,7 @@ from copyseal.errors import ConflictError, NotFound, VerificationError
 from copyseal.services.audit import audit_log
 from copyseal.services.creator import WorkInput, prepare_register_claims
 from copyseal.services.registry import Registry
+from tests.support import FakeClock, seeded_bytes
 
 
 def claims_for(signer: Signer, texts: list[str], seed: int = 0) -> list[Claim]:

@@ -6,14 +6,6 @@ import hashlib
 from typing import Any
 
 import pytest
-from tests.unit.core.helpers import load_vector
-from tests.witness_support import (
-    LOG_ORIGIN,
-    NOW,
-    FakeLog,
-    MemoryWitnessStore,
-    witness_signer,
-)
 
 from copyseal.core.merkle import EMPTY_ROOT
 from copyseal.core.note import (
@@ -37,6 +29,14 @@ from copyseal.errors import (
     VerificationError,
 )
 from copyseal.services.witness import Witness
+from tests.unit.core.helpers import load_vector
+from tests.witness_support import (
+    LOG_ORIGIN,
+    NOW,
+    FakeLog,
+    MemoryWitnessStore,
+    witness_signer,
+)
 
 WITNESS_KEY = witness_signer().verifier
 
