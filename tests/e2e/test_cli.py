@@ -21,6 +21,7 @@ from copyseal.errors import (
 )
 
 runner = CliRunner()
+VECTORS = Path(__file__).parents[1] / "vectors"
 
 
 def cs(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -179,7 +180,20 @@ def test_log_commands(cli_home: Path, tmp_path: Path) -> None:
     assert code == VerificationError.exit_code
 
 
-GO_SUMDB_KEY = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ry18zTg9+fyiSMe/VU"
+def test_verify_checkpoint_of_go_checksum_database(tmp_path: Path) -> None:
+    """A real signed tree head of sum.golang.org, verified with its published key."""
+    vector = json.loads((VECTORS / "transparency-dev-formats-log.json").read_text())
+    note = tmp_path / "sumdb.txt"
+    note.write_text(vector["sumdb_note"])
+    code, data = cs_json(
+        tmp_path, "log", "verify-checkpoint", str(note), "--key", vector["sumdb_vkey"]
+    )
+    assert code == 0, data
+    assert data["verified_by"] == ["sum.golang.org"]
+    assert data["checkpoint"]["size"] == vector["sumdb_size"] == 6476701
+    note.write_text(vector["sumdb_note"].replace("6476701", "6476702"))
+    code, _ = cs(tmp_path, "log", "verify-checkpoint", str(note), "--key", vector["sumdb_vkey"])
+    assert code == VerificationError.exit_code
 
 
 def test_bad_inputs_get_their_own_exit_codes(cli_home: Path, tmp_path: Path) -> None:
