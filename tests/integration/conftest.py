@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from tests.integration.anvil import ANVIL, MISSING, AnvilNode
 
 # Any chain ID but a well-known one, so nothing can pass by assuming a default.

@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 import requests
 from eth_typing import HexStr
-from tests.integration.anvil import AnvilNode
-from tests.integration.conftest import ANVIL_CHAIN_ID
 from web3 import HTTPProvider, Web3
 
 from copyseal.adapters.chain.evm import (
@@ -26,6 +24,8 @@ from copyseal.adapters.chain.evm import (
     compute_origin_hash,
 )
 from copyseal.errors import ConflictError, InvalidInput, NotFound, Unavailable
+from tests.integration.anvil import AnvilNode
+from tests.integration.conftest import ANVIL_CHAIN_ID
 
 pytestmark = pytest.mark.xdist_group("anvil")
 
