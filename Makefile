@@ -21,9 +21,13 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $(NODE_STAMP)
 
 run: install
+	$(BIN)/copyseal serve
+
+demo: install
 	bash scripts/demo.sh
 
 test: install lint
+	bash scripts/system-deps.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: install

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bench.common import Figure
 
-SUITES = ["registry"]
+SUITES = ["registry", "server"]
 
 
 def main(names: list[str]) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from copyseal.adapters.keystore import KeyStore, write_private_file
 from copyseal.adapters.storage.sqlite import SqliteLogStore
-from copyseal.core.note import NoteSigner
+from copyseal.core.note import NoteSigner, NoteVerifier
 from copyseal.errors import ConflictError, InvalidInput, MalformedDocument, NotFound
 
 DEFAULT_MAX_CONTENT_BYTES = 50 << 20
@@ -91,3 +91,34 @@ class Home:
         tmp.write_text(json.dumps(config, indent=2) + "\n")
         tmp.replace(path / "config.json")
         return home
+
+
+@dataclass
+class MirrorHome:
+    """A mirror of a remote log: ``mirror.json`` (its URL and key) and ``mirror.db``."""
+
+    path: Path
+    url: str
+    vkey: str
+
+    def open_store(self) -> SqliteLogStore:
+        return SqliteLogStore(self.path / "mirror.db")
+
+    @classmethod
+    def open(cls, path: Path, *, url: str | None = None, vkey: str | None = None) -> MirrorHome:
+        """Open a mirror home, creating it on first use (which needs the URL and key)."""
+        config_path = path / "mirror.json"
+        if config_path.exists():
+            try:
+                saved = json.loads(config_path.read_text())
+            except (OSError, ValueError) as exc:
+                raise MalformedDocument(f"mirror {path} is damaged: {exc}") from exc
+            if (url and url != saved["url"]) or (vkey and vkey != saved["vkey"]):
+                raise ConflictError(f"{path} mirrors {saved['url']}; use another --home")
+            return cls(path, saved["url"], saved["vkey"])
+        if not url or not vkey:
+            raise InvalidInput("a new mirror needs the log's URL and its key (--log-key)")
+        NoteVerifier.from_vkey(vkey)
+        path.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(json.dumps({"url": url, "vkey": vkey}, indent=2) + "\n")
+        return cls(path, url, vkey)

@@ -14,6 +14,8 @@ from rich.table import Table
 from copyseal.adapters.home import DEFAULT_KEY, Home
 from copyseal.cli import keys as keys_cli
 from copyseal.cli import log as log_cli
+from copyseal.cli import mirror as mirror_cli
+from copyseal.cli import serve as serve_cli
 from copyseal.cli import witness as witness_cli
 from copyseal.cli.common import (
     HomeOption,
@@ -43,6 +45,8 @@ app = typer.Typer(
 )
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(log_cli.app, name="log")
+app.command("mirror")(mirror_cli.mirror)
+app.command("serve")(serve_cli.serve)
 app.add_typer(witness_cli.app, name="witness")
 
 CHUNK = 5000

@@ -58,13 +58,17 @@ class LogWriter(Protocol):
         self,
         entries: Sequence[Entry],
         nodes: Mapping[tuple[int, int], bytes],
-        checkpoint: StoredCheckpoint,
+        checkpoint: StoredCheckpoint | None,
     ) -> None: ...
 
 
 class LogStore(Protocol):
     def sequencer(self) -> AbstractContextManager[LogWriter]:
-        """An exclusive write section; it commits durably on a clean exit, else rolls back."""
+        """An exclusive write section; it commits durably on a clean exit, else rolls back.
+
+        Within a section, ``append`` may be called several times; a batch without a
+        checkpoint extends the tree, and the section's last batch normally carries one.
+        """
         ...
 
     def tree_size(self) -> int: ...

@@ -123,7 +123,7 @@ class _Writer(_Reads):
         self,
         entries: Sequence[Entry],
         nodes: Mapping[tuple[int, int], bytes],
-        checkpoint: StoredCheckpoint,
+        checkpoint: StoredCheckpoint | None,
     ) -> None:
         try:
             self._append(entries, nodes, checkpoint)
@@ -136,7 +136,7 @@ class _Writer(_Reads):
         self,
         entries: Sequence[Entry],
         nodes: Mapping[tuple[int, int], bytes],
-        checkpoint: StoredCheckpoint,
+        checkpoint: StoredCheckpoint | None,
     ) -> None:
         self.conn.executemany(
             f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -158,10 +158,11 @@ class _Writer(_Reads):
             "INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)",
             [(level, index, h) for (level, index), h in nodes.items()],
         )
-        self.conn.execute(
-            "INSERT INTO checkpoints (size, note, issued_at) VALUES (?, ?, ?)",
-            (checkpoint.size, checkpoint.note, checkpoint.issued_at),
-        )
+        if checkpoint is not None:
+            self.conn.execute(
+                "INSERT INTO checkpoints (size, note, issued_at) VALUES (?, ?, ?)",
+                (checkpoint.size, checkpoint.note, checkpoint.issued_at),
+            )
 
 
 class SqliteLogStore(_Reads):

@@ -1,0 +1,211 @@
+"""The HTTP service: ``create_app`` wires the adapters to the use-cases, once, here.
+
+Routes live in ``api_*.py`` (JSON, documented in ``/openapi.json``) and ``web_*.py`` (HTML
+pages); they parse, call a use-case and render, nothing more. Every error goes through the
+one handler in ``problems.py``. Rate limits are taken per route class (``ratelimit.py``),
+body limits are FastAPI's, per app and per route.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import copyseal
+from copyseal.adapters.home import Home
+from copyseal.adapters.sealing import AesGcmSealer, derive_key, load_or_create_secret
+from copyseal.adapters.storage.accounts import SqliteAccountStore
+from copyseal.adapters.storage.catalog import SqliteWorkCatalog
+from copyseal.errors import CopysealError
+from copyseal.server import (
+    api_account,
+    api_log,
+    api_register,
+    api_works,
+    web_account,
+    web_docs,
+    web_pages,
+    web_search,
+)
+from copyseal.server.batching import RegistrationBatcher
+from copyseal.server.deps import Services, Settings, SimilarityCheck
+from copyseal.server.problems import handle_error
+from copyseal.server.ratelimit import RateLimiter
+from copyseal.server.rendering import STATIC
+from copyseal.services.accounts import Accounts
+from copyseal.services.registry import Clock, Registry
+from copyseal.services.submission import Submissions
+from copyseal.services.tiles import LogTiles
+from copyseal.services.works import Works
+
+SWITCH_INTERVAL_S = 0.0005
+THREADS = 128  # registrations block on the group commit; let many wait on one fsync
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", CSP.encode()),
+]
+
+
+class SecurityHeaders:
+    """Headers every response carries: no sniffing, no framing, scripts from here only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def similarity_search(home: Home, registry: Registry) -> SimilarityCheck | None:
+    """The "who owns this?" use-case, when ``copyseal.services.search`` is installed."""
+    try:
+        module = importlib.import_module("copyseal.services.search")
+    except ImportError:
+        return None
+    factory = getattr(module, "open_search", None)
+    if factory is None:
+        return None
+    found: SimilarityCheck = factory(home=home, registry=registry)
+    return found
+
+
+def create_app(
+    home: Path,
+    *,
+    settings: Settings | None = None,
+    clock: Clock = now,
+    random_bytes: Callable[[int], bytes] = os.urandom,
+    limiter: RateLimiter | None = None,
+    search: SimilarityCheck | None = None,
+    find_search: bool = True,
+    password_hasher: PasswordHasher | None = None,
+) -> FastAPI:
+    """The copyseal web service on the home at ``home`` (which must exist)."""
+    settings = settings or Settings()
+    opened = Home.open(home)
+    database = opened.path / "copyseal.db"
+    store = opened.open_store()
+    registry = Registry(store=store, log_signer=opened.log_signer, clock=clock)
+    account_store = SqliteAccountStore(database)
+    catalog = SqliteWorkCatalog(database)
+    secret = load_or_create_secret(opened.path, random_bytes)
+    accounts = Accounts(
+        store=account_store,
+        sealer=AesGcmSealer(secret, random_bytes),
+        clock=clock,
+        random_bytes=random_bytes,
+        link_key=derive_key(secret, "account-link"),
+        log_origin=opened.log_signer.name,
+        hasher=password_hasher,
+    )
+    if search is None and find_search:
+        search = similarity_search(opened, registry)
+    submissions = Submissions(
+        registry=registry,
+        accounts=accounts,
+        clock=clock,
+        random_bytes=random_bytes,
+        max_content_bytes=opened.max_content_bytes,
+    )
+    services = Services(
+        registry=registry,
+        accounts=accounts,
+        works=Works(registry=registry, catalog=catalog),
+        submissions=submissions,
+        batcher=RegistrationBatcher(submissions),
+        tiles=LogTiles(store),
+        search=search,
+        settings=settings,
+        csrf_key=derive_key(secret, "csrf"),
+        log_vkey=opened.log_signer.verifier.to_vkey(),
+        origin=opened.log_signer.name,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        # Short GIL turns: a thread woken by a commit should not wait 5 ms behind the loop.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        try:
+            yield
+        finally:
+            registry.close()
+            for closable in (account_store, catalog, store):
+                closable.close()
+
+    app = FastAPI(
+        title="copyseal",
+        version=getattr(copyseal, "__version__", "0.1.0"),
+        summary="Copyright registry for micro-content: signed claims in a transparency log.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.limiter = limiter or RateLimiter()
+    for error in (CopysealError, HTTPException, RequestValidationError, Exception):
+        app.add_exception_handler(error, handle_error)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in (
+        api_register.router,
+        api_works.reads,
+        api_works.writes,
+        api_account.auth,
+        api_account.mine,
+        api_log.api,
+        api_log.tiles,
+        web_pages.pages,
+        web_pages.forms,
+        web_account.pages,
+        web_account.auth,
+        web_account.forms,
+        web_search.pages,
+        web_search.forms,
+        web_docs.pages,
+    ):
+        app.include_router(router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``copyseal serve`` and ``uvicorn --factory``, configured by environment:
+    ``COPYSEAL_HOME`` (default ./data), ``COPYSEAL_PUBLIC_URL``, ``COPYSEAL_RATE_LIMIT``
+    (``0`` turns the per-client limits off, e.g. for a load test)."""
+    home = Path(os.environ.get("COPYSEAL_HOME", "data"))
+    settings = Settings(public_url=os.environ.get("COPYSEAL_PUBLIC_URL") or None)
+    limiter = RateLimiter(enabled=os.environ.get("COPYSEAL_RATE_LIMIT", "1") != "0")
+    return create_app(home, settings=settings, limiter=limiter)

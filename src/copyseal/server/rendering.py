@@ -1,0 +1,162 @@
+"""HTML rendering: the Jinja2 environment, cookies, CSRF tokens and display helpers.
+
+Templates get the caller, a CSRF token for their forms, and helpers that format keys, times
+and sizes; they never reach a use-case themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from copyseal.server.deps import (
+    BROWSER_COOKIE,
+    SESSION_COOKIE,
+    Caller,
+    Services,
+    csrf_token,
+    get_services,
+    resolve_caller,
+)
+from copyseal.server.qr import qr_svg
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+BROWSER_ID_AGE = 400 * 24 * 3600
+
+CHECK_LABELS = {
+    "log": "Log key",
+    "signature": "Creator's signature",
+    "content": "Content matches the registered hash",
+    "leaf": "Log entry hash",
+    "work_id": "Work ID",
+    "checkpoint": "Log checkpoint signature",
+    "inclusion": "Entry included in the signed log",
+}
+
+
+def short_did(did: str) -> str:
+    return did if len(did) <= 24 else f"{did[:16]}…{did[-6:]}"
+
+
+def human_time(stamp: str | None) -> str:
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return stamp
+    return moment.strftime("%-d %B %Y, %H:%M:%S UTC")
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["short_did"] = short_did
+    env.filters["when"] = human_time
+    env.filters["size"] = human_size
+    env.globals["check_labels"] = CHECK_LABELS
+    env.globals["qr_svg"] = lambda data, label: Markup(qr_svg(data, label=label))
+    return env
+
+
+def base_url(request: Request, svc: Services) -> str:
+    return (svc.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def secure_cookies(request: Request, svc: Services) -> bool:
+    if svc.settings.secure_cookies is not None:
+        return svc.settings.secure_cookies
+    return request.url.scheme == "https" or request.url.hostname not in LOOPBACK
+
+
+def set_cookie(
+    response: HTMLResponse | Any, request: Request, name: str, value: str, max_age: int | None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=secure_cookies(request, get_services(request)),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_session(response: Any, request: Request) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        secure=secure_cookies(request, get_services(request)),
+        httponly=True,
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    caller: Caller | None = None,
+) -> HTMLResponse:
+    svc = get_services(request)
+    if caller is None:
+        try:
+            caller = resolve_caller(request)
+        except Exception:  # a bad token must not stop an error page from rendering
+            caller = Caller()
+    browser_id = request.cookies.get(BROWSER_COOKIE)
+    new_browser = browser_id is None
+    if browser_id is None:
+        browser_id = secrets.token_urlsafe(24)
+    page = {
+        "request": request,
+        "account": caller.account,
+        "csrf": csrf_token(svc, browser_id, caller.session_token),
+        "origin": svc.origin,
+        "log_vkey": svc.log_vkey,
+        "base_url": base_url(request, svc),
+        "htmx": bool(request.headers.get("hx-request")),
+        **(context or {}),
+    }
+    html = environment().get_template(template).render(page)
+    response = HTMLResponse(html, status_code=status, headers=headers)
+    response.headers["Cache-Control"] = "no-store"
+    if new_browser:
+        set_cookie(response, request, BROWSER_COOKIE, browser_id, BROWSER_ID_AGE)
+    return response
+
+
+def render_error(
+    request: Request, problem: dict[str, Any], headers: dict[str, str]
+) -> HTMLResponse:
+    template = "partials/problem.html" if request.headers.get("hx-request") else "error.html"
+    return render(
+        request, template, {"problem": problem}, status=int(problem["status"]), headers=headers
+    )

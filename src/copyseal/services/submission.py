@@ -1,0 +1,148 @@
+"""Registration as the web service takes it: signed claims, or content from an account.
+
+Two kinds of item, mixed freely in one batch:
+
+- a **signed claim** (self-custody): the caller signed it with their own key. Anyone may
+  submit one, because the signature is the authority. When an account submits it, the claim's
+  signer must also be a key that account controls, so an account never gathers works signed
+  by keys it does not hold.
+- **content** (custodial): an account asks the server to sign a register claim with the
+  account's custodial key. Needs an account, and that account's own key.
+
+Every item is checked in its own slot: one bad item does not sink the others. All claims of
+a request go to the registry in one call, so they share one group commit.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from copyseal.core.claims import Claim
+from copyseal.core.encoding import jcs
+from copyseal.domain.accounts import Account
+from copyseal.errors import CopysealError, InvalidInput, Unauthenticated
+from copyseal.services.accounts import Accounts
+from copyseal.services.creator import (
+    TEXT_MEDIA_TYPE,
+    WorkInput,
+    check_work,
+    prepare_register_claims,
+)
+from copyseal.services.registry import Clock, Registration, Registry
+
+# A log leaf must fit the uint16 length prefix of a tlog-tiles entry bundle (65,535 bytes);
+# a claim of 16 KiB leaves ample room for the leaf's envelope.
+MAX_CLAIM_BYTES = 16 * 1024
+MAX_BATCH = 1000
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+
+Item = WorkInput | Any  # a WorkInput (content), or a decoded JSON claim
+Outcome = Registration | CopysealError
+
+
+def media_type_for(filename: str | None, declared: str | None) -> str:
+    """The media type to register for an upload: the declared one when it is well formed,
+    else a guess from the file name; text types say they are UTF-8, as the CLI's do."""
+    base = (declared or "").split(";")[0].strip().lower()
+    if not _MEDIA_TYPE.fullmatch(base) or base == "application/octet-stream":
+        guessed = mimetypes.guess_type(filename or "")[0]
+        base = guessed or "application/octet-stream"
+    if base == "text/plain":
+        return TEXT_MEDIA_TYPE
+    return base + "; charset=utf-8" if base.startswith("text/") else base
+
+
+def parse_claim(raw: Any) -> Claim:
+    if not isinstance(raw, dict):
+        raise InvalidInput("a claim must be a JSON object")
+    if len(jcs(raw)) > MAX_CLAIM_BYTES:
+        raise InvalidInput(f"a claim is at most {MAX_CLAIM_BYTES} bytes")
+    return Claim.from_dict(raw)
+
+
+class Submissions:
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        accounts: Accounts,
+        clock: Clock,
+        random_bytes: Callable[[int], bytes],
+        max_content_bytes: int,
+    ) -> None:
+        self.registry = registry
+        self.accounts = accounts
+        self.clock = clock
+        self.random_bytes = random_bytes
+        self.max_content_bytes = max_content_bytes
+
+    def submit(self, items: Sequence[Item], account: Account | None) -> list[Outcome]:
+        """Register every item for ``account``; one outcome per item, in order."""
+        if len(items) > MAX_BATCH:
+            raise InvalidInput(f"a batch holds at most {MAX_BATCH} items")
+        return self.submit_mixed([(item, account) for item in items])
+
+    def submit_mixed(self, requests: Sequence[tuple[Item, Account | None]]) -> list[Outcome]:
+        """Register items of several callers at once (each item with its own caller), so
+        that concurrent requests share one registry call; one outcome per item, in order."""
+        results: list[Outcome | None] = [None] * len(requests)
+        claims: list[Claim] = []
+        slots: list[int] = []
+        works: dict[int, tuple[Account, list[WorkInput], list[int]]] = {}
+        for i, (item, account) in enumerate(requests):
+            try:
+                if isinstance(item, WorkInput):
+                    self._check_work(item, account)
+                    assert account is not None
+                    group = works.setdefault(account.id, (account, [], []))
+                    group[1].append(item)
+                    group[2].append(i)
+                else:
+                    claims.append(self._check_claim(item, account))
+                    slots.append(i)
+            except CopysealError as exc:
+                results[i] = exc
+        for account, inputs, work_slots in works.values():
+            try:
+                claims += self._sign(inputs, account)
+                slots += work_slots
+            except CopysealError as exc:
+                for slot in work_slots:
+                    results[slot] = exc
+        if claims:
+            for slot, outcome in zip(slots, self.registry.register(claims), strict=True):
+                results[slot] = outcome
+        return [r for r in results if r is not None]
+
+    def submit_one(self, item: Item, account: Account | None) -> Registration:
+        outcome = self.submit([item], account)[0]
+        if isinstance(outcome, CopysealError):
+            raise outcome
+        return outcome
+
+    def _check_work(self, work: WorkInput, account: Account | None) -> None:
+        if account is None:
+            raise Unauthenticated(
+                "registering content needs an account: the server signs with its key",
+                hint="Log in (or send an API token), or sign the claim yourself and submit it.",
+            )
+        check_work(work, self.max_content_bytes)
+
+    def _check_claim(self, raw: Any, account: Account | None) -> Claim:
+        claim = parse_claim(raw)
+        if account is not None:
+            self.accounts.require_control(account, claim.signer)
+        return claim
+
+    def _sign(self, works: Sequence[WorkInput], account: Account) -> list[Claim]:
+        signer = self.accounts.custodial_signer(account)
+        return prepare_register_claims(
+            works,
+            signer,
+            clock=self.clock,
+            random_bytes=self.random_bytes,
+            max_bytes=self.max_content_bytes,
+        )

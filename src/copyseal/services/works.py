@@ -1,0 +1,153 @@
+"""Works as readers see them: look-ups, lists by owner or title, certificate views, export.
+
+Lists read the catalogue (``domain/catalog.py``), which this module keeps in step with the
+log: before answering, it reads whatever entries were appended since it last looked. The
+catalogue is derived data, so a lost or stale catalogue costs a re-read, never a wrong answer
+about a certificate: certificates and proofs always come from the log itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from copyseal.core.certificate import Certificate, VerificationReport, verify_certificate
+from copyseal.core.encoding import parse_json
+from copyseal.domain.catalog import CatalogEntry, WorkCatalog
+from copyseal.domain.log import Entry
+from copyseal.errors import InvalidInput
+from copyseal.services.registry import Registry
+
+MAX_PAGE = 200
+MAX_EXPORT = 10_000
+SYNC_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[CatalogEntry]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class WorkView:
+    """What a certificate page shows: the work, its current certificate, and its checks."""
+
+    work: dict[str, Any]
+    certificate: Certificate
+    report: VerificationReport
+
+
+def parse_cursor(cursor: str | None) -> int:
+    if cursor is None or cursor == "":
+        return -1
+    if not cursor.isdigit() or len(cursor) > 15:
+        raise InvalidInput("cursor must be a value from a previous page's next_cursor")
+    return int(cursor)
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+def _catalog_entry(entry: Entry) -> CatalogEntry | None:
+    if entry.type != "register":
+        return None
+    leaf = parse_json(entry.leaf)
+    body = leaf["claim"]["body"]
+    return CatalogEntry(
+        index=entry.index,
+        work_id=entry.work_id,
+        owner=entry.signer,
+        title=body.get("title"),
+        media_type=body["content"]["media_type"],
+        size=body["content"]["size"],
+        sha256=body["content"]["sha256"],
+        logged_at=entry.logged_at,
+    )
+
+
+class Works:
+    def __init__(self, *, registry: Registry, catalog: WorkCatalog) -> None:
+        self.registry = registry
+        self.catalog = catalog
+        self._sync_lock = threading.Lock()
+
+    def sync(self) -> int:
+        """Read new log entries into the catalogue; returns how many entries it read."""
+        with self._sync_lock:
+            start = through = self.catalog.through()
+            size = self.registry.store.tree_size()
+            while through < size:
+                stop = min(size, through + SYNC_CHUNK)
+                found = [_catalog_entry(e) for e in self.registry.store.entries(through, stop)]
+                self.catalog.add([e for e in found if e is not None], stop)
+                through = stop
+            return through - start
+
+    def find(
+        self,
+        *,
+        owners: Sequence[str] | None = None,
+        title: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page:
+        after = parse_cursor(cursor)
+        limit = check_limit(limit)
+        self.sync()
+        items = self.catalog.find(owners=owners, title=title or None, after=after, limit=limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return Page(items, str(items[-1].index) if more and items else None)
+
+    def work(self, work_id: str) -> dict[str, Any]:
+        return self.registry.work(work_id)
+
+    def certificate(self, work_id: str) -> Certificate:
+        return self.registry.certificate(work_id)
+
+    def view(self, work_id: str) -> WorkView:
+        work = self.registry.work(work_id)
+        cert = self.registry.certificate(work_id)
+        report = verify_certificate(cert, trusted_log=self.registry.log_signer.verifier)
+        return WorkView(work, cert, report)
+
+    def export(self, owners: Sequence[str]) -> bytes:
+        """A zip of every certificate of these owners, with an index (works.json)."""
+        buffer = io.BytesIO()
+        index: list[dict[str, Any]] = []
+        after = -1
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            while len(index) < MAX_EXPORT:
+                self.sync()
+                batch = self.catalog.find(owners=owners, after=after, limit=500)
+                if not batch:
+                    break
+                for item in batch[: MAX_EXPORT - len(index)]:
+                    cert = self.registry.certificate(item.work_id)
+                    archive.writestr(f"certificates/{item.work_id}.cert.json", cert.to_json())
+                    index.append(entry_summary(item))
+                after = batch[-1].index
+            archive.writestr("works.json", json.dumps(index, indent=2, ensure_ascii=False))
+        return buffer.getvalue()
+
+
+def entry_summary(item: CatalogEntry) -> dict[str, Any]:
+    return {
+        "work_id": item.work_id,
+        "index": item.index,
+        "owner": item.owner,
+        "title": item.title,
+        "media_type": item.media_type,
+        "size": item.size,
+        "sha256": item.sha256,
+        "logged_at": item.logged_at,
+    }

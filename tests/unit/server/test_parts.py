@@ -1,0 +1,65 @@
+"""Small parts of the server: rate buckets, highlight segments, sealing, QR codes."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from copyseal.adapters.sealing import AesGcmSealer
+from copyseal.errors import RateLimited, VerificationError
+from copyseal.server.qr import qr_matrix, qr_svg
+from copyseal.server.ratelimit import Rate, RateLimiter
+from copyseal.server.web_search import segments
+
+
+def test_token_bucket_refills_and_says_when() -> None:
+    now = [0.0]
+    limiter = RateLimiter({"write": Rate(per_second=2.0, burst=2)}, clock=lambda: now[0])
+    limiter.take("a", "write")
+    limiter.take("a", "write")
+    with pytest.raises(RateLimited) as refused:
+        limiter.take("a", "write")
+    assert refused.value.retry_after == 1
+    limiter.take("b", "write")  # another client has its own bucket
+    now[0] = 0.5
+    limiter.take("a", "write")
+    limiter.take("a", "unknown-kind")  # kinds without a rate are not limited
+
+
+def test_limiter_forgets_the_least_recent_clients() -> None:
+    limiter = RateLimiter({"read": Rate(1.0, 1)}, clock=lambda: 0.0, max_clients=2)
+    for client in ("a", "b", "c"):
+        limiter.take(client, "read")
+    limiter.take("a", "read")  # "a" was forgotten, so it has a full bucket again
+
+
+@pytest.mark.parametrize(
+    ("spans", "expected"),
+    [
+        ([], [("abcdef", False)]),
+        ([(1, 3)], [("a", False), ("bc", True), ("def", False)]),
+        ([(4, 9), (0, 1), (1, 2)], [("ab", True), ("cd", False), ("ef", True)]),
+        ([(3, 2), (-5, 0)], [("abcdef", False)]),
+    ],
+)
+def test_highlight_segments(spans: list[tuple[int, int]], expected: list[tuple[str, bool]]) -> None:
+    assert segments("abcdef", spans) == expected
+
+
+def test_sealed_keys_open_only_in_their_context() -> None:
+    counter = itertools.count()
+    sealer = AesGcmSealer(b"\x01" * 32, lambda n: next(counter).to_bytes(n, "big"))
+    sealed = sealer.seal(b"seed" * 8, b"account 1")
+    assert sealer.unseal(sealed, b"account 1") == b"seed" * 8
+    with pytest.raises(VerificationError):
+        sealer.unseal(sealed, b"account 2")
+    with pytest.raises(VerificationError):
+        AesGcmSealer(b"\x02" * 32).unseal(sealed, b"account 1")
+
+
+def test_qr_svg_is_labelled_and_square() -> None:
+    svg = qr_svg("https://example.test/verify/000001-ABCD", label='Verify "1" <x>')
+    assert 'aria-label="Verify &quot;1&quot; &lt;x>"' in svg
+    size = len(qr_matrix("https://example.test/verify/000001-ABCD"))
+    assert size >= 21 and f'viewBox="0 0 {size + 8} {size + 8}"' in svg
