@@ -100,3 +100,13 @@ def test_duplicate_nonce_is_refused_by_the_store(store: LogStore) -> None:
     with pytest.raises(ConflictError):
         _append(store, [clash])
     assert store.tree_size() == 1
+
+
+def test_cosignatures_are_appended_never_rewritten(store: LogStore) -> None:
+    _append(store, [_entry(0)])
+    store.add_cosignatures(1, "note 1\n— witness abc\n")
+    assert store.checkpoint(1) == StoredCheckpoint(1, "note 1\n— witness abc\n", "t")
+    with pytest.raises(ConflictError):
+        store.add_cosignatures(1, "note 2\n— witness abc\n")
+    with pytest.raises(NotFound):
+        store.add_cosignatures(7, "note 7\n")

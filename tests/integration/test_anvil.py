@@ -16,13 +16,8 @@ import requests
 from eth_typing import HexStr
 from web3 import HTTPProvider, Web3
 
-from copyseal.adapters.chain.evm import (
-    AnchorReceipt,
-    ChainSettings,
-    Deployment,
-    EvmChain,
-    compute_origin_hash,
-)
+from copyseal.adapters.chain.evm import ChainSettings, Deployment, EvmChain
+from copyseal.core.anchor import Anchor
 from copyseal.errors import ConflictError, InvalidInput, NotFound, Unavailable
 from tests.integration.anvil import AnvilNode
 from tests.integration.conftest import ANVIL_CHAIN_ID
@@ -66,22 +61,25 @@ def owner(anvil: AnvilNode, deployment: Deployment) -> EvmChain:
     return EvmChain(settings(anvil, "owner", contract_address=deployment.contract))
 
 
-def new_anchorer(node: AnvilNode, owner: EvmChain, name: str, **changes: Any) -> EvmChain:
+def new_anchorer(
+    node: AnvilNode, owner: EvmChain, name: str, origin: str, **changes: Any
+) -> EvmChain:
+    """A funded key, bound to the contract and authorised for ``origin``."""
     chain = funded(
         node, EvmChain(settings(node, name, **changes)).bind(owner.settings.contract_address or "")
     )
-    owner.authorize(chain.address)
+    owner.authorize(origin, chain.address)
     return chain
-
-
-@pytest.fixture(scope="module")
-def anchorer(anvil: AnvilNode, owner: EvmChain) -> EvmChain:
-    return new_anchorer(anvil, owner, "anchorer")
 
 
 @pytest.fixture
 def origin(request: pytest.FixtureRequest) -> str:
     return f"test.copyseal/{request.node.name}"
+
+
+@pytest.fixture
+def anchorer(anvil: AnvilNode, owner: EvmChain, origin: str) -> EvmChain:
+    return new_anchorer(anvil, owner, "anchorer", origin)
 
 
 def test_the_deployment_names_the_chain_and_the_contract(
@@ -100,36 +98,38 @@ def test_an_anchor_reads_back_by_root_and_by_origin_and_size(
     later = anchorer.anchor(origin, 8, root(f"{origin}/8"))
 
     w3 = Web3(HTTPProvider(anvil.url))
-    block = w3.eth.get_block(later.block_number)
-    assert later == AnchorReceipt(
-        chain_id=f"eip155:{ANVIL_CHAIN_ID}",
+    block = w3.eth.get_block(later.anchor.block_number)
+    assert later.anchor == Anchor(
+        chain=f"eip155:{ANVIL_CHAIN_ID}",
         contract=anchorer.settings.contract_address or "",
-        tx_hash=later.tx_hash,
+        tx_hash=later.anchor.tx_hash,
         block_number=block["number"],
         block_timestamp=block["timestamp"],
         origin=origin,
         size=8,
         root=root(f"{origin}/8"),
-        gas_used=later.gas_used,
     )
-    assert w3.eth.get_transaction_receipt(HexStr(later.tx_hash))["gasUsed"] == later.gas_used
-    print(f"\nanchor gas on anvil: first {first.gas_used}, subsequent {later.gas_used}")
+    receipt = w3.eth.get_transaction_receipt(HexStr(later.anchor.tx_hash))
+    assert receipt["gasUsed"] == later.gas_used
+    print(f"\nanchor gas on anvil: first {first.gas_used}, later {later.gas_used}")
 
-    record = anchorer.fetch_by_root(root(f"{origin}/8"))
-    assert (record.origin_hash, record.size) == (compute_origin_hash(origin), 8)
-    assert (record.block_number, record.block_timestamp) == (block["number"], block["timestamp"])
+    assert anchorer.fetch_by_root(root(f"{origin}/8"), origin) == later.anchor
+    assert anchorer.fetch_by_root(root(f"{origin}/3"), origin) == first.anchor
+    assert anchorer.fetch_anchor_tx(later.anchor.tx_hash, origin) == later
     assert anchorer.fetch_root_at(origin, 3) == root(f"{origin}/3")
     assert anchorer.fetch_root_at(origin, 8) == root(f"{origin}/8")
     assert anchorer.fetch_latest_size(origin) == 8
-    assert anchorer.fetch_block_timestamp(first.block_number) == first.block_timestamp
+    assert anchorer.fetch_block_timestamp(first.anchor.block_number) == first.anchor.block_timestamp
 
 
 def test_a_root_never_anchored_is_not_found(anchorer: EvmChain, origin: str) -> None:
     with pytest.raises(NotFound):
-        anchorer.fetch_by_root(root(f"{origin}/never"))
+        anchorer.fetch_by_root(root(f"{origin}/never"), origin)
     anchorer.anchor(origin, 2, root(f"{origin}/2"))
     with pytest.raises(NotFound):
         anchorer.fetch_root_at(origin, 1)
+    with pytest.raises(NotFound):
+        anchorer.fetch_by_root(root(f"{origin}/2"), f"{origin}/other")
     assert anchorer.fetch_latest_size(f"{origin}/other") == 0
 
 
@@ -140,11 +140,9 @@ def test_a_size_that_does_not_grow_is_a_conflict(anchorer: EvmChain, origin: str
             anchorer.anchor(origin, size, root(f"{origin}/again/{size}"))
         assert caught.value.details["reason"] == "size must grow"
         assert caught.value.details["size"] == size
-    with pytest.raises(ConflictError, match="root already anchored"):
-        anchorer.anchor(f"{origin}/other", 1, root(f"{origin}/5"))
 
 
-def test_only_authorised_keys_anchor(anvil: AnvilNode, owner: EvmChain, origin: str) -> None:
+def test_only_the_origins_key_anchors(anvil: AnvilNode, owner: EvmChain, origin: str) -> None:
     stranger = funded(
         anvil,
         EvmChain(settings(anvil, "stranger")).bind(owner.settings.contract_address or ""),
@@ -153,10 +151,14 @@ def test_only_authorised_keys_anchor(anvil: AnvilNode, owner: EvmChain, origin: 
         with pytest.raises(InvalidInput, match="not an anchorer"):
             chain.anchor(origin, 1, root(origin))
     with pytest.raises(InvalidInput, match="not the owner"):
-        stranger.authorize(stranger.address)
-    owner.authorize(stranger.address)
+        stranger.authorize(origin, stranger.address)
+    owner.authorize(origin, stranger.address)
+    assert owner.fetch_anchorer(origin) == stranger.address
     stranger.anchor(origin, 1, root(origin))
-    owner.revoke(stranger.address)
+    # Authorised for one origin is not authorised for another.
+    with pytest.raises(InvalidInput, match="not an anchorer"):
+        stranger.anchor(f"{origin}/other", 1, root(origin))
+    owner.revoke(origin)
     with pytest.raises(InvalidInput, match="not an anchorer"):
         stranger.anchor(origin, 2, root(f"{origin}/2"))
 
@@ -164,20 +166,29 @@ def test_only_authorised_keys_anchor(anvil: AnvilNode, owner: EvmChain, origin: 
 def test_confirmations_wait_for_later_blocks(
     anvil: AnvilNode, owner: EvmChain, anchorer: EvmChain, origin: str
 ) -> None:
-    receipt = anchorer.anchor(origin, 1, root(f"{origin}/1"))
-    assert anchorer.wait_for_confirmations(receipt.tx_hash, 1) == receipt.block_number
+    tx_hash = anchorer.anchor(origin, 1, root(f"{origin}/1")).anchor.tx_hash
+    block = anchorer.wait_for_confirmations(tx_hash, 1)
     with pytest.raises(Unavailable, match="not 3 blocks deep"):
-        anchorer.wait_for_confirmations(receipt.tx_hash, 3, timeout=0.2)
+        anchorer.wait_for_confirmations(tx_hash, 3, timeout=0.2)
     anvil.rpc("anvil_mine", hex(2))
-    assert anchorer.wait_for_confirmations(receipt.tx_hash, 3) == receipt.block_number
+    assert anchorer.wait_for_confirmations(tx_hash, 3) == block
 
     # With confirmations in the settings, anchor() itself waits for the next block.
-    patient = new_anchorer(anvil, owner, "patient", confirmations=2)
-    mine_later = threading.Timer(0.3, anvil.rpc, ("evm_mine",))
-    mine_later.start()
+    patient = new_anchorer(anvil, owner, "patient", origin, confirmations=2)
+    w3 = Web3(HTTPProvider(anvil.url))
+    before = w3.eth.block_number
+
+    def mine_after_the_anchor() -> None:
+        deadline = time.monotonic() + 20
+        while w3.eth.block_number == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        anvil.rpc("evm_mine")
+
+    miner = threading.Thread(target=mine_after_the_anchor)
+    miner.start()
     later = patient.anchor(origin, 2, root(f"{origin}/2"))
-    mine_later.join()
-    assert Web3(HTTPProvider(anvil.url)).eth.block_number >= later.block_number + 1
+    miner.join()
+    assert w3.eth.block_number >= later.anchor.block_number + 1
 
 
 class DropFirstSendReply(HTTPProvider):
@@ -197,16 +208,16 @@ def test_a_lost_reply_neither_fails_nor_anchors_twice(
     anvil: AnvilNode, owner: EvmChain, origin: str
 ) -> None:
     sleeps: list[float] = []
-    base = new_anchorer(anvil, owner, "lossy")
+    base = new_anchorer(anvil, owner, "lossy", origin)
     provider = DropFirstSendReply(anvil.url, exception_retry_configuration=None)
     lossy = EvmChain(base.settings, provider=provider, sleep=sleeps.append)
-    receipt = lossy.anchor(origin, 4, root(f"{origin}/4"))
+    anchor = lossy.anchor(origin, 4, root(f"{origin}/4")).anchor
     assert provider.dropped
     assert sleeps[:1] == [base.settings.backoff_initial]
-    assert lossy.fetch_by_root(root(f"{origin}/4")).size == 4
+    assert lossy.fetch_by_root(root(f"{origin}/4"), origin) == anchor
     w3 = Web3(HTTPProvider(anvil.url))
     assert w3.eth.get_transaction_count(Web3.to_checksum_address(lossy.address)) == 1
-    assert w3.eth.get_transaction_receipt(HexStr(receipt.tx_hash))["status"] == 1
+    assert w3.eth.get_transaction_receipt(HexStr(anchor.tx_hash))["status"] == 1
 
 
 @contextlib.contextmanager
@@ -218,8 +229,17 @@ def manual_mining(node: AnvilNode) -> Iterator[None]:
         node.rpc("evm_setAutomine", True)
 
 
+def wait_for_pending(node: AnvilNode, count: int) -> None:
+    deadline = time.monotonic() + 20
+    while int(node.rpc("txpool_status")["pending"], 16) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_a_race_lost_on_chain_is_a_conflict(anvil: AnvilNode, owner: EvmChain, origin: str) -> None:
-    racers = [new_anchorer(anvil, owner, f"racer-{n}") for n in range(2)]
+    # Two anchoring processes of one log (one key, since an origin has one anchorer), both
+    # sending size 10 before either is mined.
+    first = new_anchorer(anvil, owner, "racer", origin)
+    racers = [first, EvmChain(first.settings)]
     outcomes: dict[int, object] = {}
 
     def race(n: int) -> None:
@@ -230,17 +250,15 @@ def test_a_race_lost_on_chain_is_a_conflict(anvil: AnvilNode, owner: EvmChain, o
 
     threads = [threading.Thread(target=race, args=(n,)) for n in range(2)]
     with manual_mining(anvil):
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 20
-        while int(anvil.rpc("txpool_status")["pending"], 16) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        for n, thread in enumerate(threads):
+            thread.start()  # one after the other, so each takes the next pending nonce
+            wait_for_pending(anvil, n + 1)
         anvil.rpc("evm_mine")  # both in one block: the second to run finds size 10 taken
         for thread in threads:
             thread.join(timeout=30)
 
     kinds = sorted(type(outcome).__name__ for outcome in outcomes.values())
-    assert kinds == ["AnchorReceipt", "ConflictError"]
+    assert kinds == ["AnchoredCheckpoint", "ConflictError"]
     assert owner.fetch_latest_size(origin) == 10
 
 

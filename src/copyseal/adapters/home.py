@@ -2,10 +2,11 @@
 
 Layout (``./data`` by default, or ``$COPYSEAL_HOME``)::
 
-    config.json     settings: origin, max_content_bytes
+    config.json     settings: origin, max_content_bytes, chain (see chain/settings.py)
     log.key         the log's Ed25519 signing key, Go note format, mode 0600
+    chain.key       the anchoring key, if kept in the home, mode 0600
     keys/NAME.json  creator identities (see keystore.py), mode 0600
-    copyseal.db     the SQLite store
+    copyseal.db     the SQLite store (the log, and the receipts of its anchors)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from copyseal.adapters.keystore import KeyStore, write_private_file
+from copyseal.adapters.storage.anchors_sqlite import SqliteAnchorStore
 from copyseal.adapters.storage.sqlite import SqliteLogStore
 from copyseal.core.note import NoteSigner, NoteVerifier
 from copyseal.errors import ConflictError, InvalidInput, MalformedDocument, NotFound
@@ -47,6 +49,13 @@ class Home:
 
     def open_store(self) -> SqliteLogStore:
         return SqliteLogStore(self.path / "copyseal.db")
+
+    def open_anchors(self) -> SqliteAnchorStore:
+        return SqliteAnchorStore(self.path / "copyseal.db")
+
+    def save_config(self) -> None:
+        """Write ``config`` back to config.json atomically."""
+        _write_config(self.path, self.config)
 
     @classmethod
     def open(cls, path: Path) -> Home:
@@ -87,10 +96,14 @@ class Home:
         home.keys.create(DEFAULT_KEY, seed=creator_seed)
         home.open_store().close()
         # config.json last: its presence marks a complete home.
-        tmp = path / ".config.json.tmp"
-        tmp.write_text(json.dumps(config, indent=2) + "\n")
-        tmp.replace(path / "config.json")
+        _write_config(path, config)
         return home
+
+
+def _write_config(path: Path, config: dict[str, Any]) -> None:
+    tmp = path / ".config.json.tmp"
+    tmp.write_text(json.dumps(config, indent=2) + "\n")
+    tmp.replace(path / "config.json")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from copyseal.adapters.home import DEFAULT_KEY, Home
+from copyseal.cli import chain as chain_cli
 from copyseal.cli import keys as keys_cli
 from copyseal.cli import log as log_cli
 from copyseal.cli import mirror as mirror_cli
@@ -33,9 +34,10 @@ from copyseal.cli.common import (
 from copyseal.core.note import NoteVerifier
 from copyseal.errors import CopysealError, InconsistencyError, InvalidInput, NotFound
 from copyseal.services.audit import audit_log
+from copyseal.services.chain_verification import check_anchored_certificate
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
 from copyseal.services.registry import Registration
-from copyseal.services.verification import check_certificate, require_ok
+from copyseal.services.verification import require_ok
 
 app = typer.Typer(
     help="copyseal: register micro-content in a verifiable log and prove it offline.",
@@ -46,6 +48,9 @@ app = typer.Typer(
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(log_cli.app, name="log")
 app.command("mirror")(mirror_cli.mirror)
+app.add_typer(chain_cli.app, name="chain")
+app.add_typer(chain_cli.certificate_app, name="certificate")
+app.command("anchor")(chain_cli.anchor)
 app.command("serve")(serve_cli.serve)
 app.add_typer(witness_cli.app, name="witness")
 
@@ -164,17 +169,26 @@ def verify(
     log_key: str | None = typer.Option(
         None, "--log-key", help="The log's verifier key (default: this home's, if any)."
     ),
+    rpc: str | None = typer.Option(
+        None, "--rpc", help="Also check the anchor receipts on the chain at this JSON-RPC URL."
+    ),
+    confirmations: int | None = typer.Option(
+        None, "--confirmations", min=1, help="Blocks an anchor must be deep (with --rpc)."
+    ),
     home: Path | None = HomeOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Verify a certificate offline; exit 0 only when every check holds."""
+    """Verify a certificate offline (its anchors on chain with --rpc); exit 0 if all hold."""
 
     def action() -> dict[str, object]:
         trusted = _trusted_log(log_key, home)
-        report = check_certificate(
+        needed = 1 if rpc is None else chain_cli.confirmations_setting(confirmations, home)
+        report = check_anchored_certificate(
             read_file(cert),
             trusted_log=trusted,
             content=None if content is None else read_file(content),
+            chain_for=None if rpc is None else chain_cli.chain_reader(rpc),
+            confirmations=needed,
         )
         result = report.to_dict()
         if not as_json:

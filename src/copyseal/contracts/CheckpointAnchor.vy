@@ -12,24 +12,28 @@
         Ethereum mainnet often lack those opcodes, and this contract gains only a few gas
         from them, so it targets the widest set of chains.
 
-        Gas: every anchor writes two fresh storage slots (22,100 gas each: the root under
-        (origin, size) and the record under the root), which with the 21,000 intrinsic
-        gas is the floor of a contract that answers both reads. Everything else is packed:
-        - `_origins[origin_hash]`  = origin_id << 64 | latest_size   (one slot per origin)
-        - `_records[root]`         = origin_id << 192 | size << 128 | block << 64 | timestamp
-        An origin gets a small id on its first anchor, so a record fits in one word.
-        Reads return zeros for what was never anchored; the caller maps that to "not found".
+        Gas: an anchor writes exactly one fresh storage slot (22,100 gas), the root under
+        (origin, size): the read a verifier needs ("does the contract hold this root at this
+        size?"). Everything else an anchor touches is one slot per origin, read once cold and
+        written back warm (2,100 + 2,900 gas):
+        - `_origins[origin_hash]` = anchorer << 64 | latest_size
+        It holds both the growth check and the authorisation: the owner binds each origin to
+        the one key allowed to anchor it, so no anchorer can anchor, or block with a huge
+        size, another log's origin. The by-root read is served by the `Anchored` event, whose
+        root and origin are indexed topics (eth_getLogs), not by storage.
 """
 
 event Anchored:
-    origin_hash: indexed(bytes32)
     root: indexed(bytes32)
+    origin_hash: indexed(bytes32)
     size: uint64
 
 event AnchorerAuthorized:
+    origin_hash: indexed(bytes32)
     anchorer: indexed(address)
 
 event AnchorerRevoked:
+    origin_hash: indexed(bytes32)
     anchorer: indexed(address)
 
 event OwnershipTransferred:
@@ -39,13 +43,9 @@ event OwnershipTransferred:
 MASK64: constant(uint256) = 2**64 - 1
 
 owner: public(address)
-is_anchorer: public(HashMap[address, bool])
-origin_count: public(uint64)
-origin_hash_of: public(HashMap[uint64, bytes32])
 
 _origins: HashMap[bytes32, uint256]
 _roots: HashMap[bytes32, HashMap[uint64, bytes32]]
-_records: HashMap[bytes32, uint256]
 
 
 @deploy
@@ -55,18 +55,28 @@ def __init__():
 
 
 @external
-def authorize(anchorer: address):
+def authorize(origin_hash: bytes32, anchorer: address):
+    """
+    @notice Let `anchorer` (and no other key) anchor the log named by `origin_hash`.
+    @dev    Replaces the origin's previous anchorer; its latest size is kept.
+    """
     assert msg.sender == self.owner, "not the owner"
+    assert origin_hash != empty(bytes32), "empty origin"
     assert anchorer != empty(address), "zero address"
-    self.is_anchorer[anchorer] = True
-    log AnchorerAuthorized(anchorer=anchorer)
+    state: uint256 = self._origins[origin_hash]
+    self._origins[origin_hash] = convert(anchorer, uint256) << 64 | state & MASK64
+    log AnchorerAuthorized(origin_hash=origin_hash, anchorer=anchorer)
 
 
 @external
-def revoke(anchorer: address):
+def revoke(origin_hash: bytes32):
+    """
+    @notice Leave the log named by `origin_hash` without an anchorer; its latest size is kept.
+    """
     assert msg.sender == self.owner, "not the owner"
-    self.is_anchorer[anchorer] = False
-    log AnchorerRevoked(anchorer=anchorer)
+    state: uint256 = self._origins[origin_hash]
+    self._origins[origin_hash] = state & MASK64
+    log AnchorerRevoked(origin_hash=origin_hash, anchorer=convert(state >> 64, address))
 
 
 @external
@@ -81,30 +91,25 @@ def transfer_ownership(new_owner: address):
 def anchor(origin_hash: bytes32, size: uint64, root: bytes32):
     """
     @notice Record that the log named by `origin_hash` had Merkle root `root` at `size`.
-    @dev    Sizes per origin must strictly grow; a root is anchored at most once.
+    @dev    Only the origin's anchorer may call; sizes per origin must strictly grow, so
+            the (origin, size) slot written here is always a fresh one.
     """
-    assert self.is_anchorer[msg.sender], "not an anchorer"
-    assert origin_hash != empty(bytes32), "empty origin"
-    assert root != empty(bytes32), "empty root"
-
     state: uint256 = self._origins[origin_hash]
-    origin_id: uint256 = state >> 64
-    if origin_id == 0:
-        origin_id = convert(self.origin_count, uint256) + 1
-        self.origin_count = convert(origin_id, uint64)
-        self.origin_hash_of[convert(origin_id, uint64)] = origin_hash
+    assert convert(state >> 64, address) == msg.sender, "not an anchorer"
     assert convert(size, uint256) > state & MASK64, "size must grow"
-    assert self._records[root] == 0, "root already anchored"
-
-    self._origins[origin_hash] = origin_id << 64 | convert(size, uint256)
+    assert root != empty(bytes32), "empty root"
+    self._origins[origin_hash] = state & ~MASK64 | convert(size, uint256)
     self._roots[origin_hash][size] = root
-    self._records[root] = (
-        origin_id << 192
-        | convert(size, uint256) << 128
-        | block.number << 64
-        | block.timestamp
-    )
-    log Anchored(origin_hash=origin_hash, root=root, size=size)
+    log Anchored(root=root, origin_hash=origin_hash, size=size)
+
+
+@view
+@external
+def anchorer_of(origin_hash: bytes32) -> address:
+    """
+    @return The key allowed to anchor `origin_hash`, the zero address if none.
+    """
+    return convert(self._origins[origin_hash] >> 64, address)
 
 
 @view
@@ -116,22 +121,7 @@ def latest_size(origin_hash: bytes32) -> uint64:
 @view
 @external
 def root_at(origin_hash: bytes32, size: uint64) -> bytes32:
+    """
+    @return The root anchored for `origin_hash` at `size`, zero if none.
+    """
     return self._roots[origin_hash][size]
-
-
-@view
-@external
-def anchored_by_root(root: bytes32) -> (bytes32, uint64, uint64, uint64):
-    """
-    @return (origin_hash, size, block_number, block_timestamp); all zero if never anchored.
-    """
-    record: uint256 = self._records[root]
-    if record == 0:
-        return empty(bytes32), 0, 0, 0
-    origin_id: uint64 = convert(record >> 192, uint64)
-    return (
-        self.origin_hash_of[origin_id],
-        convert((record >> 128) & MASK64, uint64),
-        convert((record >> 64) & MASK64, uint64),
-        convert(record & MASK64, uint64),
-    )

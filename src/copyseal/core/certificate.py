@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from copyseal.core import merkle
+from copyseal.core.anchor import AnchorReceipt, verify_anchor_offline
 from copyseal.core.claims import Claim, parse_leaf
 from copyseal.core.encoding import hex32, jcs, parse_canonical_json
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, verify_note
@@ -40,7 +41,9 @@ VERSION = 1
 MAX_CERTIFICATE_BYTES = 1 << 20
 MAX_PROOF_LENGTH = 64
 
-CHECKS = ("log", "signature", "content", "leaf", "work_id", "inclusion", "checkpoint")
+MAX_ANCHORS = 16
+
+CHECKS = ("log", "signature", "content", "leaf", "work_id", "inclusion", "checkpoint", "anchor")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Certificate:
     tree_size: int
     proof: tuple[bytes, ...]
     checkpoint: str
+    anchors: tuple[AnchorReceipt, ...] = ()
 
     @functools.cached_property
     def log(self) -> NoteVerifier:
@@ -75,7 +79,7 @@ class Certificate:
             "entry": {"index": self.index, "leaf_hash": self.leaf_hash.hex(), "leaf": self.leaf},
             "inclusion": {"tree_size": self.tree_size, "proof": [p.hex() for p in self.proof]},
             "checkpoint": self.checkpoint,
-            "anchors": [],
+            "anchors": [a.to_dict() for a in self.anchors],
         }
 
     def to_json(self) -> bytes:
@@ -96,8 +100,9 @@ class Certificate:
         expected = {"format", "version", "work_id", "log", "entry", "inclusion", "checkpoint"}
         if set(obj) != expected | {"anchors"}:
             raise MalformedDocument("certificate fields are not those of version 1")
-        if obj["anchors"] != []:
-            raise UnsupportedVersion("anchor receipts need a newer copyseal to verify")
+        anchors = obj["anchors"]
+        if not isinstance(anchors, list) or len(anchors) > MAX_ANCHORS:
+            raise MalformedDocument(f"anchors must be a list of at most {MAX_ANCHORS} receipts")
         log, entry, inclusion = obj["log"], obj["entry"], obj["inclusion"]
         _shape(log, {"origin", "vkey"}, "log")
         _shape(entry, {"index", "leaf_hash", "leaf"}, "entry")
@@ -120,7 +125,16 @@ class Certificate:
             tree_size=_int(inclusion["tree_size"], "inclusion.tree_size"),
             proof=tuple(hex32(p, "inclusion.proof") for p in proof),
             checkpoint=_str(obj["checkpoint"], "checkpoint"),
+            anchors=_anchors(anchors),
         )
+
+
+def _anchors(items: list[Any]) -> tuple[AnchorReceipt, ...]:
+    receipts = tuple(AnchorReceipt.from_dict(item) for item in items)
+    cited = {(r.anchor.chain, r.anchor.tx_hash) for r in receipts}
+    if len(cited) != len(receipts):
+        raise MalformedDocument("anchors cite one transaction twice")
+    return receipts
 
 
 def _shape(obj: Any, keys: set[str], what: str) -> None:
@@ -226,6 +240,11 @@ def verify_certificate(
         report.checks.append(CheckResult("inclusion", "skipped", "checkpoint did not verify"))
     else:
         run("inclusion", lambda: _check_inclusion(cert, checkpoint))
+    for receipt in cert.anchors:
+        if checkpoint is None:
+            report.checks.append(CheckResult("anchor", "skipped", "checkpoint did not verify"))
+        else:
+            run("anchor", lambda r=receipt: verify_anchor_offline(r, checkpoint) + " (offline)")
     order = {name: i for i, name in enumerate(CHECKS)}
     report.checks.sort(key=lambda c: order[c.name])
     return report

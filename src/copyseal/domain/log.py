@@ -91,6 +91,14 @@ class LogStore(Protocol):
 
     def checkpoints(self) -> Iterator[StoredCheckpoint]: ...
 
+    def add_cosignatures(self, size: int, note: str) -> None:
+        """Replace the checkpoint of ``size`` by the same note with more signature lines.
+
+        The caller guarantees ``note`` has the stored note's text and signatures, plus new
+        witness lines; the adapter refuses anything that changes the signed text.
+        """
+        ...
+
     def nodes(self, level: int) -> Iterator[tuple[int, bytes]]: ...
 
     def read_nodes(self, level: int, start: int, stop: int) -> list[bytes]:

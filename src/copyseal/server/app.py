@@ -25,11 +25,15 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import copyseal
+from copyseal.adapters.chain.evm import EvmChain
+from copyseal.adapters.chain.settings import chain_section, load_chain_settings
 from copyseal.adapters.home import Home
 from copyseal.adapters.sealing import AesGcmSealer, derive_key, load_or_create_secret
 from copyseal.adapters.storage.accounts import SqliteAccountStore
 from copyseal.adapters.storage.catalog import SqliteWorkCatalog
-from copyseal.errors import CopysealError
+from copyseal.domain.anchors import AnchorStore
+from copyseal.domain.log import LogStore
+from copyseal.errors import CopysealError, InvalidInput
 from copyseal.server import (
     api_account,
     api_log,
@@ -46,6 +50,7 @@ from copyseal.server.problems import handle_error
 from copyseal.server.ratelimit import RateLimiter
 from copyseal.server.rendering import STATIC
 from copyseal.services.accounts import Accounts
+from copyseal.services.anchoring import Anchorer, AnchorLoop, AnchorSchedule
 from copyseal.services.registry import Clock, Registry
 from copyseal.services.submission import Submissions
 from copyseal.services.tiles import LogTiles
@@ -102,6 +107,24 @@ def similarity_search(home: Home, registry: Registry) -> SimilarityCheck | None:
     return found
 
 
+def anchor_loop(home: Home, store: LogStore) -> tuple[AnchorLoop, AnchorStore] | None:
+    """The background anchoring, when the home names a CheckpointAnchor contract."""
+    section = chain_section(home.config)
+    if not (section.get("contract_address") or os.environ.get("COPYSEAL_CHAIN_CONTRACT")):
+        return None
+    settings = load_chain_settings(home.path, home.config)
+    if not settings.private_key:
+        raise InvalidInput(
+            "anchoring is configured but no anchoring key was found",
+            hint="Set COPYSEAL_CHAIN_KEY or put the key in the home's chain.key (mode 0600).",
+        )
+    anchors = home.open_anchors()
+    anchorer = Anchorer(
+        store=store, anchors=anchors, chain=EvmChain(settings), log_key=home.log_signer.verifier
+    )
+    return AnchorLoop(anchorer, AnchorSchedule.from_config(section)), anchors
+
+
 def create_app(
     home: Path,
     *,
@@ -119,6 +142,7 @@ def create_app(
     database = opened.path / "copyseal.db"
     store = opened.open_store()
     registry = Registry(store=store, log_signer=opened.log_signer, clock=clock)
+    anchoring = anchor_loop(opened, store)
     account_store = SqliteAccountStore(database)
     catalog = SqliteWorkCatalog(database)
     secret = load_or_create_secret(opened.path, random_bytes)
@@ -159,9 +183,14 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         # Short GIL turns: a thread woken by a commit should not wait 5 ms behind the loop.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        if anchoring is not None:
+            anchoring[0].start()
         try:
             yield
         finally:
+            if anchoring is not None:
+                anchoring[0].stop()
+                anchoring[1].close()
             registry.close()
             for closable in (account_store, catalog, store):
                 closable.close()

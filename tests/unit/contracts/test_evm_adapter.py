@@ -6,6 +6,7 @@ Reverts and confirmations are exercised against a real node in tests/integration
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import requests
 from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import ContractLogicError, TooManyRequests, Web3RPCError
 
-from copyseal.adapters.chain.evm import ChainSettings, EvmChain, compute_origin_hash
+from copyseal.adapters.chain.evm import ChainSettings, EvmChain
 from copyseal.adapters.chain.translation import is_transient, translate
 from copyseal.errors import ConflictError, CopysealError, InvalidInput, NotFound, Unavailable
 
@@ -64,13 +65,56 @@ def closed_port() -> int:
 def test_the_in_process_evm_deploys_anchors_and_reads() -> None:
     deployer = funded_chain(EthereumTesterProvider())
     chain = deployer.bind(deployer.deploy().contract)
-    chain.authorize(chain.address)
-    receipt = chain.anchor("test.copyseal/log", 2, b"\x01" * 32)
-    assert receipt.chain_id == "eip155:131277322940537"
-    assert chain.fetch_by_root(b"\x01" * 32).origin_hash == compute_origin_hash("test.copyseal/log")
+    chain.authorize("test.copyseal/log", chain.address)
+    assert chain.fetch_anchorer("test.copyseal/log") == chain.address
+    assert chain.fetch_anchorer("other.copyseal/log") is None
+    record = chain.anchor("test.copyseal/log", 2, b"\x01" * 32)
+    anchor = record.anchor
+    assert anchor.chain == "eip155:131277322940537"
+    assert (anchor.origin, anchor.size, anchor.root) == ("test.copyseal/log", 2, b"\x01" * 32)
+    assert chain.fetch_by_root(b"\x01" * 32, "test.copyseal/log") == anchor
+    assert chain.fetch_anchor_tx(anchor.tx_hash, "test.copyseal/log") == record
     assert chain.fetch_root_at("test.copyseal/log", 2) == b"\x01" * 32
+    assert chain.fetch_head() == anchor.block_number
     with pytest.raises(NotFound):
-        chain.fetch_by_root(b"\x02" * 32)
+        chain.fetch_by_root(b"\x02" * 32, "test.copyseal/log")
+    with pytest.raises(NotFound):
+        chain.fetch_by_root(b"\x01" * 32, "other.copyseal/log")
+    with pytest.raises(NotFound):
+        chain.fetch_anchor_tx(anchor.tx_hash, "other.copyseal/log")
+    with pytest.raises(NotFound):
+        chain.fetch_anchor_tx("0x" + "ab" * 32, "test.copyseal/log")
+
+
+def test_the_by_root_read_searches_the_logs_in_windows() -> None:
+    provider = EthereumTesterProvider()
+    deployer = funded_chain(provider)
+    deployment = deployer.deploy()
+    chain = deployer.bind(deployment.contract, deployment_block=deployment.block_number)
+    chain.authorize("test.copyseal/log", chain.address)
+    anchors = [chain.anchor("test.copyseal/log", n, bytes([n]) * 32).anchor for n in (1, 2, 3)]
+    # One block per eth_getLogs request, as a node with a tight range cap would need.
+    narrow = EvmChain(replace(chain.settings, log_window=1), provider=provider)
+    assert [
+        narrow.fetch_by_root(bytes([n]) * 32, "test.copyseal/log") for n in (1, 2, 3)
+    ] == anchors
+    # A search that starts after the anchor does not find it.
+    late = EvmChain(
+        replace(chain.settings, deployment_block=anchors[-1].block_number + 1),
+        provider=provider,
+    )
+    with pytest.raises(NotFound):
+        late.fetch_by_root(bytes([3]) * 32, "test.copyseal/log")
+
+
+def test_a_reader_without_a_key_reads_but_cannot_send() -> None:
+    provider = EthereumTesterProvider()
+    deployer = funded_chain(provider)
+    chain = deployer.bind(deployer.deploy().contract)
+    reader = EvmChain(replace(chain.settings, private_key=None), provider=provider)
+    assert reader.fetch_latest_size("test.copyseal/log") == 0
+    with pytest.raises(InvalidInput, match="no chain private key"):
+        reader.anchor("test.copyseal/log", 1, b"\x01" * 32)
 
 
 def test_transient_failures_are_retried_with_exponential_back_off() -> None:
@@ -157,7 +201,6 @@ def rpc_error(code: int, message: str) -> Web3RPCError:
         (http_error(401), False, Unavailable),
         (rpc_error(-32005, "limit exceeded"), True, Unavailable),
         (ContractLogicError("execution reverted: size must grow"), False, ConflictError),
-        (ContractLogicError("execution reverted: root already anchored"), False, ConflictError),
         (ContractLogicError("execution reverted: not an anchorer"), False, InvalidInput),
         (ContractLogicError("execution reverted: not the owner"), False, InvalidInput),
         (ContractLogicError("execution reverted: empty root"), False, CopysealError),

@@ -5,7 +5,7 @@ Kept apart from the adapter so the table below is read, and tested, in one place
     connection refused, timeout, HTTP 408/425/429/5xx,  transient: Unavailable
     JSON-RPC -32005 "limit exceeded"
     other HTTP and transport errors                     Unavailable (retrying will not help)
-    revert "size must grow", "root already anchored"    ConflictError
+    revert "size must grow"                             ConflictError
     revert "not an anchorer", "not the owner"           InvalidInput (a configuration to fix)
     "insufficient funds"                                InvalidInput (fund the key)
     anything else from web3                             CopysealError
@@ -29,7 +29,7 @@ from web3.exceptions import (
 
 from copyseal.errors import ConflictError, CopysealError, InvalidInput, Unavailable
 
-_CONFLICT_REVERTS = ("size must grow", "root already anchored")
+_CONFLICT_REVERTS = ("size must grow",)
 _PERMISSION_REVERTS = ("not an anchorer", "not the owner")
 _TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -70,7 +70,10 @@ def translate(exc: BaseException, what: str, **details: Any) -> CopysealError:
         if reason in _PERMISSION_REVERTS:
             return InvalidInput(
                 f"{what}: {reason}",
-                hint="Ask the contract's owner to authorise this key, or use the owner's key.",
+                hint=(
+                    "Ask the contract's owner to authorise this key for this log's origin "
+                    "(`copyseal chain authorize`), or use the owner's key."
+                ),
                 reason=reason,
                 **details,
             )

@@ -273,6 +273,18 @@ class SqliteLogStore(_Reads):
         for row in self.conn.execute("SELECT size, note, issued_at FROM checkpoints ORDER BY size"):
             yield StoredCheckpoint(*row)
 
+    def add_cosignatures(self, size: int, note: str) -> None:
+        with self.sequencer() as writer:
+            row = writer.conn.execute(
+                "SELECT note FROM checkpoints WHERE size = ?", (size,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no checkpoint of size {size}")
+            old = str(row[0])
+            if not note.startswith(old):
+                raise ConflictError("cosignatures may only be appended to a checkpoint")
+            writer.conn.execute("UPDATE checkpoints SET note = ? WHERE size = ?", (note, size))
+
     def nodes(self, level: int) -> Iterator[tuple[int, bytes]]:
         for idx, h in self.conn.execute(
             "SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx", (level,)
