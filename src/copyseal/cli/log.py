@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from copyseal.adapters.home import Home
+from copyseal.adapters.witness_client import request_cosignature
 from copyseal.cli.common import (
     HomeOption,
     JsonOption,
@@ -18,8 +19,10 @@ from copyseal.cli.common import (
     run,
 )
 from copyseal.core.encoding import b64encode
-from copyseal.errors import InvalidInput
+from copyseal.core.note import ALG_COSIGNATURE_V1
+from copyseal.errors import InvalidInput, Unavailable
 from copyseal.services.verification import check_signed_note
+from copyseal.services.witnessing import Cosigner, WitnessConfig, configured_witnesses
 
 app = typer.Typer(help="Read the transparency log: checkpoint, key, proofs.")
 
@@ -105,5 +108,51 @@ def verify_checkpoint(
                 out.print(f"origin {cp.origin}, size {cp.size}, root {cp.root_hash.hex()}")
 
         emit(as_json, data, human)
+
+    run(as_json, action)
+
+
+@app.command("add-witness")
+def add_witness(
+    url: str = typer.Argument(..., help="The witness's submission URL."),
+    vkey: str = typer.Argument(..., help="The witness's verifier key (cosignature type)."),
+    home: Path | None = HomeOption,
+) -> None:
+    """Ask this witness to cosign the log's checkpoints (`log cosign`, and `serve`)."""
+
+    def action() -> None:
+        opened = Home.open(home_path(home))
+        added = WitnessConfig.from_config({"url": url, "vkey": vkey})
+        if added.key.alg != ALG_COSIGNATURE_V1:
+            raise InvalidInput("a witness key is a tlog-cosignature (type 0x04) key")
+        witnesses = [w for w in opened.config.get("witnesses", []) if w["vkey"] != vkey]
+        opened.config["witnesses"] = [*witnesses, {"url": url, "vkey": vkey}]
+        opened.save_config()
+        out.print(f"witness {added.key.name} at {url} added")
+
+    run(False, action)
+
+
+@app.command()
+def cosign(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
+    """Ask every configured witness to cosign the latest checkpoint."""
+
+    def action() -> None:
+        with open_registry(home) as (opened, registry):
+            witnesses = configured_witnesses(opened.config)
+            if not witnesses:
+                raise InvalidInput("no witness is configured; add one with `log add-witness`")
+            report = Cosigner(
+                store=registry.store, witnesses=witnesses, request=request_cosignature
+            ).cosign_latest()
+
+        def human() -> None:
+            out.print(f"size {report.size}: cosigned by {', '.join(report.cosigned_by) or 'none'}")
+            for name, why in report.failed.items():
+                out.print(f"[bold red]{name}[/]: {why}")
+
+        emit(as_json, report.to_dict(), human)
+        if report.failed and not report.cosigned_by:
+            raise Unavailable("no witness cosigned the checkpoint")
 
     run(as_json, action)

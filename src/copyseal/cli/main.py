@@ -32,7 +32,13 @@ from copyseal.cli.common import (
     run,
 )
 from copyseal.core.note import NoteVerifier
-from copyseal.errors import CopysealError, InconsistencyError, InvalidInput, NotFound
+from copyseal.errors import (
+    CopysealError,
+    InconsistencyError,
+    InvalidInput,
+    NotFound,
+    VerificationError,
+)
 from copyseal.services.audit import audit_log
 from copyseal.services.chain_verification import check_anchored_certificate
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
@@ -175,12 +181,20 @@ def verify(
     confirmations: int | None = typer.Option(
         None, "--confirmations", min=1, help="Blocks an anchor must be deep (with --rpc)."
     ),
+    witness: list[str] = typer.Option(
+        [], "--witness", help="A witness's verifier key whose cosignature counts (repeatable)."
+    ),
+    quorum: int = typer.Option(
+        0, "--quorum", min=0, help="Cosignatures required (default: every --witness)."
+    ),
     home: Path | None = HomeOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Verify a certificate offline (its anchors on chain with --rpc); exit 0 if all hold."""
 
     def action() -> dict[str, object]:
+        if quorum > len(witness):
+            raise InvalidInput(f"--quorum {quorum} needs at least {quorum} --witness keys")
         trusted = _trusted_log(log_key, home)
         needed = 1 if rpc is None else chain_cli.confirmations_setting(confirmations, home)
         report = check_anchored_certificate(
@@ -189,19 +203,26 @@ def verify(
             content=None if content is None else read_file(content),
             chain_for=None if rpc is None else chain_cli.chain_reader(rpc),
             confirmations=needed,
+            witnesses=[NoteVerifier.from_vkey(w) for w in witness],
+            quorum=quorum,
         )
         result = report.to_dict()
-        if not as_json:
-            table = Table("check", "result", "detail", title=f"certificate {report.work_id}")
-            style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
-            for c in report.checks:
-                table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail)
-            out.print(table)
-        else:
+        if as_json:
+            try:
+                require_ok(report)
+            except VerificationError as exc:
+                # One document: the report, and the error that names the failed check.
+                emit(True, {**result, **exc.to_dict()}, lambda: None)
+                raise typer.Exit(exc.exit_code) from None
             emit(True, result, lambda: None)
+            return result
+        table = Table("check", "result", "detail", title=f"certificate {report.work_id}")
+        style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
+        for c in report.checks:
+            table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail)
+        out.print(table)
         require_ok(report)
-        if not as_json:
-            out.print("[bold green]verified[/]")
+        out.print("[bold green]verified[/]")
         return result
 
     run(as_json, action)

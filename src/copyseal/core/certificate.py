@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from copyseal.core import merkle
 from copyseal.core.anchor import AnchorReceipt, verify_anchor_offline
 from copyseal.core.claims import Claim, parse_leaf
 from copyseal.core.encoding import hex32, jcs, parse_canonical_json
-from copyseal.core.note import Checkpoint, Note, NoteVerifier, verify_note
+from copyseal.core.note import Checkpoint, Note, NoteVerifier, signers_of, verify_note
 from copyseal.core.workid import compute_work_id
 from copyseal.errors import (
     CopysealError,
@@ -43,7 +44,17 @@ MAX_PROOF_LENGTH = 64
 
 MAX_ANCHORS = 16
 
-CHECKS = ("log", "signature", "content", "leaf", "work_id", "inclusion", "checkpoint", "anchor")
+CHECKS = (
+    "log",
+    "signature",
+    "content",
+    "leaf",
+    "work_id",
+    "inclusion",
+    "checkpoint",
+    "witnesses",
+    "anchor",
+)
 
 
 @dataclass(frozen=True)
@@ -190,8 +201,13 @@ def verify_certificate(
     trusted_log: NoteVerifier | None = None,
     content: bytes | None = None,
     verified_notes: dict[tuple[str, str], Checkpoint] | None = None,
+    witnesses: Sequence[NoteVerifier] = (),
+    quorum: int = 0,
 ) -> VerificationReport:
     """Run every offline check on ``cert`` and report each one.
+
+    With ``witnesses``, at least ``quorum`` of them (all of them when ``quorum`` is 0) must
+    have cosigned the certificate's checkpoint (C2SP tlog-cosignature).
 
     ``trusted_log`` pins the log's key; without it the certificate's own key is used and the
     ``log`` check says so. ``verified_notes`` is an optional cache of checkpoints already
@@ -240,6 +256,9 @@ def verify_certificate(
         report.checks.append(CheckResult("inclusion", "skipped", "checkpoint did not verify"))
     else:
         run("inclusion", lambda: _check_inclusion(cert, checkpoint))
+    if witnesses:
+        needed = quorum or len(witnesses)
+        run("witnesses", lambda: _check_witnesses(cert, witnesses, needed))
     for receipt in cert.anchors:
         if checkpoint is None:
             report.checks.append(CheckResult("anchor", "skipped", "checkpoint did not verify"))
@@ -297,6 +316,17 @@ def _open_checkpoint(
     if cache is not None:
         cache[key] = result[0]
     return result[0]
+
+
+def _check_witnesses(cert: Certificate, witnesses: Sequence[NoteVerifier], needed: int) -> str:
+    signed = signers_of(Note.from_text(cert.checkpoint), witnesses, check="witnesses")
+    names = ", ".join(v.name for v in signed) or "none"
+    if len(signed) < needed:
+        raise VerificationError(
+            f"{len(signed)} of the {needed} witness cosignatures required ({names})",
+            check="witnesses",
+        )
+    return f"cosigned by {len(signed)} of {len(witnesses)} witnesses ({names})"
 
 
 def _check_inclusion(cert: Certificate, checkpoint: Checkpoint) -> str:

@@ -239,6 +239,20 @@ def verify_note(note: Note, verifiers: Sequence[NoteVerifier]) -> list[NoteVerif
     verify is an error, never a skip. Each key appears once in the result, however many
     lines it signed.
     """
+    verified = signers_of(note, verifiers)
+    if not verified:
+        raise VerificationError("no signature by a trusted key", check="checkpoint")
+    return verified
+
+
+def signers_of(
+    note: Note, verifiers: Sequence[NoteVerifier], *, check: str = "checkpoint"
+) -> list[NoteVerifier]:
+    """The known keys whose lines verify, each once; raise if a known key's line is bad.
+
+    Unlike :func:`verify_note` an empty result is not an error, so a caller can count
+    witnesses against a quorum.
+    """
     known = {(v.name, v.key_id): v for v in verifiers}
     verified: list[NoteVerifier] = []
     for sig in note.signatures:
@@ -252,12 +266,10 @@ def verify_note(note: Note, verifiers: Sequence[NoteVerifier]) -> list[NoteVerif
         else:
             ok = verifier.verify_raw(note.text.encode(), sig.signature)
         if not ok:
-            raise VerificationError(f"signature by {sig.name} does not verify", check="checkpoint")
+            raise VerificationError(f"signature by {sig.name} does not verify", check=check)
         # A key that signs twice still counts once, or a quorum could be met by repeats.
         if verifier not in verified:
             verified.append(verifier)
-    if not verified:
-        raise VerificationError("no signature by a trusted key", check="checkpoint")
     return verified
 
 

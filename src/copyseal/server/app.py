@@ -31,6 +31,7 @@ from copyseal.adapters.home import Home
 from copyseal.adapters.sealing import AesGcmSealer, derive_key, load_or_create_secret
 from copyseal.adapters.storage.accounts import SqliteAccountStore
 from copyseal.adapters.storage.catalog import SqliteWorkCatalog
+from copyseal.adapters.witness_client import request_cosignature
 from copyseal.domain.anchors import AnchorStore
 from copyseal.domain.log import LogStore
 from copyseal.errors import CopysealError, InvalidInput
@@ -54,6 +55,7 @@ from copyseal.services.anchoring import Anchorer, AnchorLoop, AnchorSchedule
 from copyseal.services.registry import Clock, Registry
 from copyseal.services.submission import Submissions
 from copyseal.services.tiles import LogTiles
+from copyseal.services.witnessing import Cosigner, CosignLoop, configured_witnesses
 from copyseal.services.works import Works
 
 SWITCH_INTERVAL_S = 0.0005
@@ -143,6 +145,15 @@ def create_app(
     store = opened.open_store()
     registry = Registry(store=store, log_signer=opened.log_signer, clock=clock)
     anchoring = anchor_loop(opened, store)
+    witnesses = configured_witnesses(opened.config)
+    cosigning = (
+        CosignLoop(
+            Cosigner(store=store, witnesses=witnesses, request=request_cosignature),
+            interval_s=float(opened.config.get("cosign_interval_s", 10.0)),
+        )
+        if witnesses
+        else None
+    )
     account_store = SqliteAccountStore(database)
     catalog = SqliteWorkCatalog(database)
     secret = load_or_create_secret(opened.path, random_bytes)
@@ -185,9 +196,13 @@ def create_app(
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         if anchoring is not None:
             anchoring[0].start()
+        if cosigning is not None:
+            cosigning.start()
         try:
             yield
         finally:
+            if cosigning is not None:
+                cosigning.stop()
             if anchoring is not None:
                 anchoring[0].stop()
                 anchoring[1].close()

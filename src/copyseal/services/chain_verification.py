@@ -13,7 +13,7 @@ this module adds the ``chain`` rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from copyseal.core.anchor import Anchor, AnchorReceipt
 from copyseal.core.certificate import (
@@ -37,6 +37,8 @@ def check_anchored_certificate(
     content: bytes | None = None,
     chain_for: ChainFor | None = None,
     confirmations: int = 1,
+    witnesses: Sequence[NoteVerifier] = (),
+    quorum: int = 0,
 ) -> VerificationReport:
     """Every offline check of the certificate, then one ``anchor`` row (offline) and one
     ``chain`` row (on chain, or skipped without ``chain_for``) per receipt.
@@ -44,7 +46,9 @@ def check_anchored_certificate(
     Raises only if the document cannot be decoded, comes from another log than
     ``trusted_log``, or a chain cannot be asked (Unavailable, InvalidInput)."""
     cert = Certificate.from_json(data)
-    report = verify_certificate(cert, trusted_log=trusted_log, content=content)
+    report = verify_certificate(
+        cert, trusted_log=trusted_log, content=content, witnesses=witnesses, quorum=quorum
+    )
     if not cert.anchors:
         if chain_for is not None:
             report.checks.append(CheckResult("anchor", "failed", _NO_RECEIPT))
