@@ -110,3 +110,23 @@ def test_cosignatures_are_appended_never_rewritten(store: LogStore) -> None:
         store.add_cosignatures(1, "note 2\n— witness abc\n")
     with pytest.raises(NotFound):
         store.add_cosignatures(7, "note 7\n")
+
+
+def test_similarity_index_and_links(store: LogStore) -> None:
+    _append(store, [_entry(0), _entry(1), _entry(2)])
+    with store.sequencer() as writer:
+        writer.add_index([(10, 0), (11, 0), (11, 1), (12, 2), (11, 2)], [(2, 0, "derivative")])
+        assert writer.similar([11, 12]) == [2, 0, 1]
+    assert store.similar([11, 12]) == [2, 0, 1]
+    assert store.similar([11], limit=2) == [0, 1]
+    assert store.similar([99]) == []
+    assert store.links(0) == [(2, 0, "derivative")]
+    with pytest.raises(RuntimeError), store.sequencer() as writer:
+        writer.add_index([(13, 1)])
+        raise RuntimeError("rolled back with the batch")
+    assert store.similar([13]) == []
+    with store.sequencer() as writer:
+        writer.add_index([], [(1, 0, "version")])
+        writer.clear_index()
+    assert store.similar([10, 11, 12]) == []
+    assert store.links(0) == [(1, 0, "version")]  # not derivable from the log: kept

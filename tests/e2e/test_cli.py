@@ -88,9 +88,13 @@ def test_register_many_files_and_idempotency(cli_home: Path, tmp_path: Path) -> 
         f.write_text(f"poem number {i}")
         files.append(str(f))
     png = tmp_path / "photo.png"
-    png.write_bytes(b"\x89PNG\r\n\x1a\n fake but any media type is accepted")
-    code, data = cs_json(cli_home, "register", *files, str(png), "--out", str(tmp_path / "c"))
-    assert code == 0
+    png.write_bytes(b"\x89PNG\r\n\x1a\n not really an image")
+    code, data = cs_json(cli_home, "register", str(png), "--out", str(tmp_path / "c"))
+    assert code == MalformedDocument.exit_code and "image" in data["detail"]
+    blob = tmp_path / "clip.bin"
+    blob.write_bytes(bytes(range(256)) * 4)  # any media type registers, by its exact hash
+    code, data = cs_json(cli_home, "register", *files, str(blob), "--out", str(tmp_path / "c"))
+    assert code == 0, data
     works = data["works"]
     assert len(works) == 61 and all(w["created"] for w in works)
     assert len(list((tmp_path / "c").glob("*.cert.json"))) == 61
@@ -99,7 +103,8 @@ def test_register_many_files_and_idempotency(cli_home: Path, tmp_path: Path) -> 
     assert again["works"][0]["work_id"] == works[3]["work_id"]
     assert not again["works"][0]["created"]
     code, shown = cs_json(cli_home, "show", works[-1]["work_id"])
-    assert shown["content"]["media_type"] == "image/png"
+    assert shown["content"]["media_type"] == "application/octet-stream"
+    assert shown["fingerprints"] == {}
 
 
 def test_keys(cli_home: Path, tmp_path: Path) -> None:

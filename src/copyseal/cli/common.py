@@ -22,6 +22,7 @@ from rich.console import Console
 from copyseal.adapters.home import Home, default_home
 from copyseal.errors import CopysealError, UnreadablePath
 from copyseal.services.registry import Registry
+from copyseal.services.search import SimilaritySearch
 
 err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 out = Console(highlight=False, emoji=False, soft_wrap=True)
@@ -46,7 +47,12 @@ def home_path(home: Path | None) -> Path:
 def open_registry(home: Path | None) -> Iterator[tuple[Home, Registry]]:
     opened = Home.open(home_path(home))
     store = opened.open_store()
-    registry = Registry(store=store, log_signer=opened.log_signer, clock=now)
+    registry = Registry(
+        store=store,
+        log_signer=opened.log_signer,
+        clock=now,
+        policy=SimilaritySearch(store=store),
+    )
     try:
         yield opened, registry
     finally:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import mimetypes
 import os
 import secrets
 from pathlib import Path
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from copyseal.adapters.home import DEFAULT_KEY, Home
@@ -18,22 +16,19 @@ from copyseal.cli import log as log_cli
 from copyseal.cli import mirror as mirror_cli
 from copyseal.cli import serve as serve_cli
 from copyseal.cli import witness as witness_cli
+from copyseal.cli import works as works_cli
 from copyseal.cli.common import (
     HomeOption,
     JsonOption,
     emit,
-    err,
     home_path,
-    now,
     open_registry,
     out,
-    passphrase,
     read_file,
     run,
 )
 from copyseal.core.note import NoteVerifier
 from copyseal.errors import (
-    CopysealError,
     InconsistencyError,
     InvalidInput,
     NotFound,
@@ -41,8 +36,6 @@ from copyseal.errors import (
 )
 from copyseal.services.audit import audit_log
 from copyseal.services.chain_verification import check_anchored_certificate
-from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
-from copyseal.services.registry import Registration
 from copyseal.services.verification import require_ok
 
 app = typer.Typer(
@@ -52,6 +45,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(keys_cli.app, name="keys")
+app.command("register")(works_cli.register)
+app.command("check")(works_cli.check)
+app.add_typer(works_cli.index_app, name="index")
 app.add_typer(log_cli.app, name="log")
 app.command("mirror")(mirror_cli.mirror)
 app.add_typer(chain_cli.app, name="chain")
@@ -59,8 +55,6 @@ app.add_typer(chain_cli.certificate_app, name="certificate")
 app.command("anchor")(chain_cli.anchor)
 app.command("serve")(serve_cli.serve)
 app.add_typer(witness_cli.app, name="witness")
-
-CHUNK = 5000
 
 
 @app.command()
@@ -95,79 +89,6 @@ def init(
     run(as_json, action)
 
 
-def _inputs(files: list[Path], text: str | None, title: str | None, limit: int) -> list[WorkInput]:
-    if text is not None and files:
-        raise InvalidInput("give files or --text, not both")
-    if text is not None:
-        return [WorkInput(text.encode("utf-8"), TEXT_MEDIA_TYPE, "--text", title)]
-    if not files:
-        raise InvalidInput("nothing to register: give files or --text")
-    works = []
-    for path in files:
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if media_type.startswith("text/"):
-            media_type += "; charset=utf-8"
-        works.append(WorkInput(read_file(path, limit), media_type, str(path), title))
-    return works
-
-
-@app.command()
-def register(
-    files: list[Path] = typer.Argument(None, help="Files to register.", show_default=False),
-    text: str | None = typer.Option(None, "--text", help="Register this text."),
-    title: str | None = typer.Option(None, help="A title for the work(s)."),
-    key: str = typer.Option(DEFAULT_KEY, "--key", help="The creator key to sign with."),
-    out_dir: Path = typer.Option(Path("."), "--out", help="Where certificates are written."),
-    home: Path | None = HomeOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Register works and write one certificate per work (WORK_ID.cert.json)."""
-
-    def action() -> list[tuple[str, Registration]]:
-        with open_registry(home) as (opened, registry):
-            signer = opened.keys.load(key, passphrase())
-            works = _inputs(files or [], text, title, opened.max_content_bytes)
-            claims = prepare_register_claims(
-                works,
-                signer,
-                clock=now,
-                random_bytes=os.urandom,
-                max_bytes=opened.max_content_bytes,
-            )
-            out_dir.mkdir(parents=True, exist_ok=True)
-            done: list[tuple[str, Registration]] = []
-            with Progress(console=err, disable=len(claims) < 50 or as_json) as bar:
-                task = bar.add_task("registering", total=len(claims))
-                for start in range(0, len(claims), CHUNK):
-                    outcomes = registry.register(claims[start : start + CHUNK])
-                    for work, outcome in zip(works[start:], outcomes, strict=False):
-                        if isinstance(outcome, CopysealError):
-                            raise outcome
-                        done.append((work.label, outcome))
-                        cert = outcome.certificate
-                        (out_dir / f"{cert.work_id}.cert.json").write_bytes(cert.to_json())
-                    bar.advance(task, min(CHUNK, len(claims) - start))
-            return done
-
-    done = run(as_json, action)
-    rows = [
-        {
-            "work_id": r.certificate.work_id,
-            "created": r.created,
-            "source": label,
-            "certificate": str(out_dir / f"{r.certificate.work_id}.cert.json"),
-        }
-        for label, r in done
-    ]
-
-    def human() -> None:
-        for row in rows:
-            note = "" if row["created"] else "  (already registered)"
-            out.print(f"{row['work_id']}  {row['source']}  → {row['certificate']}{note}")
-
-    emit(as_json, {"works": rows}, human)
-
-
 @app.command()
 def verify(
     cert: Path = typer.Argument(..., help="The certificate (JSON)."),
@@ -180,6 +101,9 @@ def verify(
     ),
     confirmations: int | None = typer.Option(
         None, "--confirmations", min=1, help="Blocks an anchor must be deep (with --rpc)."
+    ),
+    salt: str | None = typer.Option(
+        None, "--salt", help="A private registration's salt (hex), with --content."
     ),
     witness: list[str] = typer.Option(
         [], "--witness", help="A witness's verifier key whose cosignature counts (repeatable)."
@@ -205,6 +129,7 @@ def verify(
             confirmations=needed,
             witnesses=[NoteVerifier.from_vkey(w) for w in witness],
             quorum=quorum,
+            salt=_salt(salt),
         )
         result = report.to_dict()
         if as_json:
@@ -226,6 +151,15 @@ def verify(
         return result
 
     run(as_json, action)
+
+
+def _salt(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        return bytes.fromhex(text.strip())
+    except ValueError as exc:
+        raise InvalidInput("--salt is the hex string from the registration's .salt file") from exc
 
 
 def _trusted_log(log_key: str | None, home: Path | None) -> NoteVerifier | None:

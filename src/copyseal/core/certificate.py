@@ -25,7 +25,7 @@ from typing import Any
 
 from copyseal.core import merkle
 from copyseal.core.anchor import AnchorReceipt, verify_anchor_offline
-from copyseal.core.claims import Claim, parse_leaf
+from copyseal.core.claims import Claim, commitment, parse_leaf
 from copyseal.core.encoding import hex32, jcs, parse_canonical_json
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, signers_of, verify_note
 from copyseal.core.workid import compute_work_id
@@ -203,8 +203,11 @@ def verify_certificate(
     verified_notes: dict[tuple[str, str], Checkpoint] | None = None,
     witnesses: Sequence[NoteVerifier] = (),
     quorum: int = 0,
+    salt: bytes | None = None,
 ) -> VerificationReport:
     """Run every offline check on ``cert`` and report each one.
+
+    ``salt`` opens a private registration's commitment together with ``content``.
 
     With ``witnesses``, at least ``quorum`` of them (all of them when ``quorum`` is 0) must
     have cosigned the certificate's checkpoint (C2SP tlog-cosignature).
@@ -248,7 +251,7 @@ def verify_certificate(
     if content is None:
         report.checks.append(CheckResult("content", "skipped", "no content given"))
     else:
-        run("content", lambda: _check_content(claim, content))
+        run("content", lambda: _check_content(claim, content, salt))
     run("leaf", lambda: _check_leaf(cert))
     run("work_id", lambda: _check_work_id(cert))
     checkpoint = _open_checkpoint(cert, trusted_log, verified_notes, run)
@@ -269,7 +272,16 @@ def verify_certificate(
     return report
 
 
-def _check_content(claim: Claim, content: bytes) -> str:
+def _check_content(claim: Claim, content: bytes, salt: bytes | None) -> str:
+    committed = claim.body["content"].get("commitment")
+    if committed is not None:
+        if salt is None:
+            raise VerificationError(
+                "a private registration is checked with its salt (--salt)", check="content"
+            )
+        if commitment(salt, content).hex() != committed:
+            raise VerificationError("content and salt do not match the commitment", check="content")
+        return f"commitment {committed} (private registration)"
     expected = claim.body["content"]["sha256"]
     if hashlib.sha256(content).hexdigest() != expected:
         raise VerificationError("content does not match the registered hash", check="content")

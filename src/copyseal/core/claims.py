@@ -16,20 +16,24 @@ time, the time that proves priority.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from copyseal.core.encoding import b64url_decode, b64url_encode, hex32, jcs
 from copyseal.core.keys import Signer, public_key_from_did, verify_signature
+from copyseal.core.workid import normalise_work_id
 from copyseal.errors import MalformedDocument, UnsupportedVersion
 
 CLAIM_VERSION = 1
 NONCE_BYTES = 16
 MAX_TITLE = 300
 MAX_MEDIA_TYPE = 127
+MAX_PARENTS = 16
+MAX_REASON = 2000
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(; ?[ -~]+)?")
 
@@ -70,24 +74,77 @@ def _check_str(value: Any, what: str, max_len: int) -> str:
 # -- bodies -----------------------------------------------------------------------------------
 
 
-def validate_register_body(body: Any) -> None:
-    _fields(body, "register body", {"content"}, {"title", "fingerprints"})
-    content = body["content"]
+def _validate_public_content(content: Any) -> None:
     _fields(content, "content", {"sha256", "size", "media_type"})
     hex32(content["sha256"], "content.sha256")
     _check_int(content["size"], "content.size", 1)
     media_type = _check_str(content["media_type"], "content.media_type", MAX_MEDIA_TYPE)
     if not _MEDIA_TYPE.fullmatch(media_type):
         raise MalformedDocument(f"{media_type!r} is not a media type")
+
+
+def _validate_work_ids(value: Any, what: str) -> None:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_PARENTS:
+        raise MalformedDocument(f"{what} must list 1 to {MAX_PARENTS} work IDs")
+    for work_id in value:
+        if not isinstance(work_id, str) or normalise_work_id(work_id) != work_id:
+            raise MalformedDocument(f"{what} holds {work_id!r}, not a canonical work ID")
+    if len(set(value)) != len(value):
+        raise MalformedDocument(f"{what} names a work twice")
+
+
+def validate_register_body(body: Any) -> None:
+    """A work: public (content hash, size, media type, fingerprints) or private (only a salted
+    commitment, SHA-256(salt ‖ content), so nothing about the work is published)."""
+    _fields(body, "register body", {"content"}, {"title", "fingerprints", "derivative_of"})
+    content = body["content"]
+    if isinstance(content, dict) and "commitment" in content:
+        _fields(content, "content", {"commitment"})
+        hex32(content["commitment"], "content.commitment")
+        if "fingerprints" in body:
+            raise MalformedDocument("a private registration publishes no fingerprints")
+    else:
+        _validate_public_content(content)
     if "title" in body:
         _check_str(body["title"], "title", MAX_TITLE)
+    if "fingerprints" in body and not isinstance(body["fingerprints"], dict):
+        raise MalformedDocument("fingerprints must be a JSON object")
+    if "derivative_of" in body:
+        _validate_work_ids(body["derivative_of"], "derivative_of")
+
+
+def validate_dispute_body(body: Any) -> None:
+    """A registrant's claim that an earlier work is theirs: the earlier work is untouched."""
+    _fields(body, "dispute body", {"work_id", "reason", "content"}, {"fingerprints"})
+    _validate_work_ids([body["work_id"]], "work_id")
+    _check_str(body["reason"], "reason", MAX_REASON)
+    _validate_public_content(body["content"])
     if "fingerprints" in body and not isinstance(body["fingerprints"], dict):
         raise MalformedDocument("fingerprints must be a JSON object")
 
 
 BODY_VALIDATORS: dict[str, Callable[[Any], None]] = {
     "register": validate_register_body,
+    "dispute": validate_dispute_body,
 }
+
+
+SALT_BYTES = 32
+
+
+def commitment(salt: bytes, content: bytes) -> bytes:
+    """A private registration's commitment: SHA-256(salt ‖ content), salt 32 random bytes."""
+    if len(salt) != SALT_BYTES:
+        raise MalformedDocument(f"a salt is {SALT_BYTES} bytes")
+    return hashlib.sha256(salt + content).digest()
+
+
+def content_key(claim_type: str, body: Any) -> str | None:
+    """The hash a claim is looked up by: the content's SHA-256, or a private commitment."""
+    if claim_type not in ("register", "dispute"):
+        return None
+    content = body["content"]
+    return str(content.get("sha256") or content["commitment"])
 
 
 # -- envelope ---------------------------------------------------------------------------------
@@ -183,6 +240,7 @@ def register_body(
     media_type: str,
     title: str | None = None,
     fingerprints: Mapping[str, Any] | None = None,
+    derivative_of: Sequence[str] = (),
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "content": {"sha256": sha256.hex(), "size": size, "media_type": media_type}
@@ -191,6 +249,8 @@ def register_body(
         body["title"] = title
     if fingerprints:
         body["fingerprints"] = dict(fingerprints)
+    if derivative_of:
+        body["derivative_of"] = list(derivative_of)
     validate_register_body(body)
     return body
 

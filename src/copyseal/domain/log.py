@@ -8,7 +8,7 @@ adapter must pass ``tests/contract/test_log_store.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -54,6 +54,16 @@ class LogWriter(Protocol):
 
     def last_logged_at(self) -> str | None: ...
 
+    def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]: ...
+
+    def add_index(
+        self, keys: Iterable[tuple[int, int]], links: Iterable[tuple[int, int, str]] = ()
+    ) -> None:
+        """Similarity index rows (key, entry) and links (entry, target, kind)."""
+        ...
+
+    def clear_index(self) -> None: ...
+
     def append(
         self,
         entries: Sequence[Entry],
@@ -84,6 +94,14 @@ class LogStore(Protocol):
     def find_registration(self, signer: str, content_sha256: str) -> Entry | None: ...
 
     def find_content(self, content_sha256: str) -> list[Entry]: ...
+
+    def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]:
+        """Entries sharing similarity index keys with ``keys``, most shared first."""
+        ...
+
+    def links(self, entry: int) -> list[tuple[int, int, str]]:
+        """Lineage links from or to ``entry``: (entry, target, kind)."""
+        ...
 
     def latest_checkpoint(self) -> StoredCheckpoint | None: ...
 

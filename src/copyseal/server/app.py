@@ -53,6 +53,7 @@ from copyseal.server.rendering import STATIC
 from copyseal.services.accounts import Accounts
 from copyseal.services.anchoring import Anchorer, AnchorLoop, AnchorSchedule
 from copyseal.services.registry import Clock, Registry
+from copyseal.services.search import SimilaritySearch
 from copyseal.services.submission import Submissions
 from copyseal.services.tiles import LogTiles
 from copyseal.services.witnessing import Cosigner, CosignLoop, configured_witnesses
@@ -143,7 +144,12 @@ def create_app(
     opened = Home.open(home)
     database = opened.path / "copyseal.db"
     store = opened.open_store()
-    registry = Registry(store=store, log_signer=opened.log_signer, clock=clock)
+    registry = Registry(
+        store=store,
+        log_signer=opened.log_signer,
+        clock=clock,
+        policy=SimilaritySearch(store=store),
+    )
     anchoring = anchor_loop(opened, store)
     witnesses = configured_witnesses(opened.config)
     cosigning = (

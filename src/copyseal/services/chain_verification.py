@@ -39,6 +39,7 @@ def check_anchored_certificate(
     confirmations: int = 1,
     witnesses: Sequence[NoteVerifier] = (),
     quorum: int = 0,
+    salt: bytes | None = None,
 ) -> VerificationReport:
     """Every offline check of the certificate, then one ``anchor`` row (offline) and one
     ``chain`` row (on chain, or skipped without ``chain_for``) per receipt.
@@ -47,7 +48,12 @@ def check_anchored_certificate(
     ``trusted_log``, or a chain cannot be asked (Unavailable, InvalidInput)."""
     cert = Certificate.from_json(data)
     report = verify_certificate(
-        cert, trusted_log=trusted_log, content=content, witnesses=witnesses, quorum=quorum
+        cert,
+        trusted_log=trusted_log,
+        content=content,
+        witnesses=witnesses,
+        quorum=quorum,
+        salt=salt,
     )
     if not cert.anchors:
         if chain_for is not None:

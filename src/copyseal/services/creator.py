@@ -10,10 +10,12 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from copyseal.core.claims import Claim, register_body, sign_claim
+from copyseal.core.claims import SALT_BYTES, Claim, commitment, register_body, sign_claim
 from copyseal.core.keys import Signer
+from copyseal.core.workid import normalise_work_id
 from copyseal.errors import ContentTooLarge, EmptyContent
 from copyseal.services.registry import Clock, format_time
+from copyseal.services.search import fingerprint_fields
 
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
 
@@ -44,22 +46,75 @@ def prepare_register_claims(
     clock: Clock,
     random_bytes: Callable[[int], bytes],
     max_bytes: int,
+    derivative_of: Sequence[str] = (),
 ) -> list[Claim]:
+    """Public registrations: the content's hash and its similarity fingerprints."""
     for work in works:
         check_work(work, max_bytes)
-    created = format_time(clock())
-    return [
-        sign_claim(
-            signer,
-            "register",
-            register_body(
-                sha256=hashlib.sha256(work.content).digest(),
-                size=len(work.content),
-                media_type=work.media_type,
-                title=work.title,
-            ),
-            nonce=random_bytes(16),
-            created=created,
+    bodies = [
+        register_body(
+            sha256=hashlib.sha256(work.content).digest(),
+            size=len(work.content),
+            media_type=work.media_type,
+            title=work.title,
+            fingerprints=fingerprint_fields(work.content, work.media_type),
+            derivative_of=derivative_of,
         )
         for work in works
     ]
+    created = format_time(clock())
+    return [
+        sign_claim(signer, "register", body, nonce=random_bytes(16), created=created)
+        for body in bodies
+    ]
+
+
+def prepare_private_claims(
+    works: Sequence[WorkInput],
+    signer: Signer,
+    *,
+    clock: Clock,
+    random_bytes: Callable[[int], bytes],
+    max_bytes: int,
+) -> list[tuple[Claim, bytes]]:
+    """Private registrations: only SHA-256(salt ‖ content) is published, no fingerprint, so
+    the work stays out of search. Returns each claim with the salt the creator must keep."""
+    for work in works:
+        check_work(work, max_bytes)
+    created = format_time(clock())
+    out = []
+    for work in works:
+        salt = random_bytes(SALT_BYTES)
+        body: dict[str, object] = {"content": {"commitment": commitment(salt, work.content).hex()}}
+        if work.title:
+            body["title"] = work.title
+        claim = sign_claim(signer, "register", body, nonce=random_bytes(16), created=created)
+        out.append((claim, salt))
+    return out
+
+
+def prepare_dispute_claim(
+    work: WorkInput,
+    signer: Signer,
+    *,
+    disputed: str,
+    reason: str,
+    clock: Clock,
+    random_bytes: Callable[[int], bytes],
+    max_bytes: int,
+) -> Claim:
+    """A claim that an earlier registered work is the signer's; the earlier work is untouched."""
+    check_work(work, max_bytes)
+    body = {
+        "work_id": normalise_work_id(disputed),
+        "reason": reason,
+        "content": {
+            "sha256": hashlib.sha256(work.content).hexdigest(),
+            "size": len(work.content),
+            "media_type": work.media_type,
+        },
+    }
+    fields = fingerprint_fields(work.content, work.media_type)
+    if fields:
+        body["fingerprints"] = fields
+    return sign_claim(signer, "dispute", body, nonce=random_bytes(16), created=format_time(clock()))

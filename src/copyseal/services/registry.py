@@ -15,16 +15,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from copyseal.core import merkle
 from copyseal.core.certificate import Certificate
-from copyseal.core.claims import Claim, leaf_object, parse_leaf
+from copyseal.core.claims import Claim, content_key, leaf_object, parse_leaf
 from copyseal.core.encoding import jcs, parse_canonical_json
 from copyseal.core.note import Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id, normalise_work_id, parse_work_id
 from copyseal.domain.log import Entry, LogStore, LogWriter, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
+from copyseal.services.search import Assessment, index_rows, lineage_links
 
 Clock = Callable[[], datetime]
 
@@ -57,9 +58,14 @@ class _Pending:
 _Outcome = Registration | CopysealError | _Pending
 
 
+class RegistrationPolicy(Protocol):
+    def assess(self, claim: Claim, content: bytes | None) -> Assessment: ...
+
+
 @dataclass
 class _Request:
     claims: Sequence[Claim]
+    links: Sequence[Sequence[tuple[int, str]]]
     future: Future[list[Registration | CopysealError]] = field(default_factory=Future)
 
 
@@ -72,6 +78,7 @@ class Registry:
         clock: Clock,
         max_batch: int = MAX_BATCH,
         max_queue: int = 100_000,
+        policy: RegistrationPolicy | None = None,
     ) -> None:
         self.store = store
         self.log_signer = log_signer
@@ -80,6 +87,7 @@ class Registry:
         self.clock = clock
         self.max_batch = max_batch
         self.max_queue = max_queue
+        self.policy = policy
         self._queue: list[_Request] = []
         self._queued = 0
         self._cond = threading.Condition()
@@ -88,25 +96,39 @@ class Registry:
 
     # -- registering --------------------------------------------------------------------------
 
-    def register(self, claims: Sequence[Claim]) -> list[Registration | CopysealError]:
+    def register(
+        self, claims: Sequence[Claim], contents: Sequence[bytes | None] | None = None
+    ) -> list[Registration | CopysealError]:
         """Log signed claims; one result per claim, in order, once durably committed.
 
-        Per-claim problems (a bad signature, a conflicting nonce) come back as errors in
-        their slot, so one bad claim does not sink a batch.
+        With the ``contents`` (where the caller has them), the registration policy refuses
+        near-copies of other creators' earlier works and links a creator's own versions.
+        Per-claim problems (a bad signature, a conflict) come back as errors in their slot,
+        so one bad claim does not sink a batch.
         """
         results: list[Registration | CopysealError | None] = [None] * len(claims)
         valid: list[Claim] = []
+        links: list[Sequence[tuple[int, str]]] = []
         slots: list[int] = []
         for i, claim in enumerate(claims):
             try:
                 claim.verify()
+                assessment = (
+                    self.policy.assess(claim, contents[i] if contents else None)
+                    if self.policy is not None
+                    else Assessment()
+                )
             except CopysealError as exc:
                 results[i] = exc
                 continue
+            if assessment.refusal is not None:
+                results[i] = assessment.refusal
+                continue
             valid.append(claim)
+            links.append(assessment.links)
             slots.append(i)
         if valid:
-            for slot, outcome in zip(slots, self._submit(valid), strict=True):
+            for slot, outcome in zip(slots, self._submit(valid, links), strict=True):
                 results[slot] = outcome
         return [r for r in results if r is not None]
 
@@ -116,8 +138,10 @@ class Registry:
             raise outcome
         return outcome
 
-    def _submit(self, claims: Sequence[Claim]) -> list[Registration | CopysealError]:
-        request = _Request(claims)
+    def _submit(
+        self, claims: Sequence[Claim], links: Sequence[Sequence[tuple[int, str]]]
+    ) -> list[Registration | CopysealError]:
+        request = _Request(claims, links)
         with self._cond:
             if self._closed:
                 raise Unavailable("the registry is shutting down")
@@ -153,8 +177,9 @@ class Registry:
 
     def _integrate_requests(self, batch: list[_Request]) -> None:
         claims = [c for r in batch for c in r.claims]
+        links = [link for r in batch for link in r.links]
         try:
-            outcomes = self._integrate(claims)
+            outcomes = self._integrate(claims, links)
         except BaseException as exc:  # the whole batch failed: tell every caller
             for request in batch:
                 request.future.set_exception(exc)
@@ -164,22 +189,26 @@ class Registry:
             request.future.set_result(outcomes[pos : pos + len(request.claims)])
             pos += len(request.claims)
 
-    def _integrate(self, claims: Sequence[Claim]) -> list[Registration | CopysealError]:
+    def _integrate(
+        self, claims: Sequence[Claim], links: Sequence[Sequence[tuple[int, str]]]
+    ) -> list[Registration | CopysealError]:
         outcomes: list[_Outcome] = []
+        index_keys: list[tuple[int, int]] = []
+        index_links: list[tuple[int, int, str]] = []
         with self.store.sequencer() as writer:
             size = start = writer.tree_size()
             logged_at = max(format_time(self.clock()), writer.last_logged_at() or "")
             new_entries: list[Entry] = []
             leaves: dict[int, dict[str, Any]] = {}
             seen: dict[tuple[str, str], int] = {}
-            for claim in claims:
+            for claim, earlier in zip(claims, links, strict=True):
                 found = self._existing(writer, claim, new_entries, start, seen)
                 if found is not None:
                     outcomes.append(found)
                     continue
                 leaves[size] = leaf_object(claim, logged_at)
                 leaf = jcs(leaves[size])
-                content = claim.body["content"]["sha256"] if claim.type == "register" else None
+                content = content_key(claim.type, claim.body)
                 entry = Entry(
                     index=size,
                     leaf=leaf,
@@ -194,6 +223,9 @@ class Registry:
                 if content is not None:
                     seen[(claim.signer, "sha256:" + content)] = size
                 new_entries.append(entry)
+                index_keys += index_rows(size, claim)
+                index_links += lineage_links(size, claim)
+                index_links += [(size, target, kind) for target, kind in earlier]
                 outcomes.append(_Pending(size, created=True))
                 size += 1
             if not new_entries:
@@ -206,6 +238,7 @@ class Registry:
             note = sign_note(checkpoint.to_text(), [self.log_signer]).to_text()
             stored = StoredCheckpoint(size, note, logged_at)
             writer.append(new_entries, nodes, stored)
+            writer.add_index(index_keys, index_links)
         by_index = {e.index: e for e in new_entries}
         return [self._finish(o, by_index, leaves, (stored, read)) for o in outcomes]
 
@@ -218,7 +251,7 @@ class Registry:
         seen: dict[tuple[str, str], int],
     ) -> _Outcome | None:
         """An earlier entry this claim repeats: idempotent for the same work, else a conflict."""
-        content = claim.body["content"]["sha256"] if claim.type == "register" else None
+        content = content_key(claim.type, claim.body)
         if (claim.signer, claim.nonce) in seen:
             earlier_index = seen[(claim.signer, claim.nonce)]
             earlier = batch[earlier_index - start]
@@ -288,7 +321,32 @@ class Registry:
             "content": claim.body["content"],
             "fingerprints": claim.body.get("fingerprints", {}),
             "leaf_hash": entry.leaf_hash.hex(),
+            **self._lineage(entry.index),
         }
+
+    def _lineage(self, index: int) -> dict[str, list[str]]:
+        """A work's links both ways: its parents, its derivatives, versions and disputes."""
+        out: dict[str, list[str]] = {
+            "derivative_of": [],
+            "version_of": [],
+            "derivatives": [],
+            "versions": [],
+            "disputed_by": [],
+        }
+        incoming = {"derivative": "derivatives", "version": "versions", "dispute": "disputed_by"}
+        outgoing = {"derivative": "derivative_of", "version": "version_of"}
+        for source, target, kind in self.store.links(index):
+            if source == index and kind in outgoing:
+                other = self.store.entry(target)
+                name = outgoing[kind]
+            elif target == index:
+                other = self.store.entry(source)
+                name = incoming[kind]
+            else:
+                continue
+            if other is not None:
+                out[name].append(other.work_id)
+        return out
 
     def latest_checkpoint(self) -> str:
         checkpoint = self.store.latest_checkpoint()

@@ -90,6 +90,7 @@ class Submissions:
         that concurrent requests share one registry call; one outcome per item, in order."""
         results: list[Outcome | None] = [None] * len(requests)
         claims: list[Claim] = []
+        contents: list[bytes | None] = []
         slots: list[int] = []
         works: dict[int, tuple[Account, list[WorkInput], list[int]]] = {}
         for i, (item, account) in enumerate(requests):
@@ -102,18 +103,21 @@ class Submissions:
                     group[2].append(i)
                 else:
                     claims.append(self._check_claim(item, account))
+                    contents.append(None)
                     slots.append(i)
             except CopysealError as exc:
                 results[i] = exc
         for account, inputs, work_slots in works.values():
             try:
                 claims += self._sign(inputs, account)
+                contents += [work.content for work in inputs]
                 slots += work_slots
             except CopysealError as exc:
                 for slot in work_slots:
                     results[slot] = exc
         if claims:
-            for slot, outcome in zip(slots, self.registry.register(claims), strict=True):
+            outcomes = self.registry.register(claims, contents)
+            for slot, outcome in zip(slots, outcomes, strict=True):
                 results[slot] = outcome
         return [r for r in results if r is not None]
 

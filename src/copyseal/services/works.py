@@ -57,19 +57,25 @@ def check_limit(limit: int) -> int:
     return limit
 
 
+PRIVATE = "private (salted commitment)"
+
+
 def _catalog_entry(entry: Entry) -> CatalogEntry | None:
     if entry.type != "register":
         return None
     leaf = parse_json(entry.leaf)
     body = leaf["claim"]["body"]
+    content = body["content"]
+    if "commitment" in content:  # a private registration publishes only a commitment
+        content = {"media_type": PRIVATE, "size": 0, "sha256": content["commitment"]}
     return CatalogEntry(
         index=entry.index,
         work_id=entry.work_id,
         owner=entry.signer,
         title=body.get("title"),
-        media_type=body["content"]["media_type"],
-        size=body["content"]["size"],
-        sha256=body["content"]["sha256"],
+        media_type=content["media_type"],
+        size=content["size"],
+        sha256=content["sha256"],
         logged_at=entry.logged_at,
     )
 

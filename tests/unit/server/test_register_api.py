@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from copyseal.core.claims import Claim
 from copyseal.core.keys import Signer
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
-from tests.support import FakeClock, seeded_bytes
+from tests.support import FakeClock, png_bytes, seeded_bytes
 from tests.unit.server.conftest import api_token, sign_up
 
 KEY_A = Signer.from_seed(b"\x0a" * 32)
@@ -97,7 +97,7 @@ def test_custodial_content_registration_with_a_token(client: TestClient) -> None
     )
     assert response.status_code == 201, response.text
     assert response.json()["certificate"]["entry"]["leaf"]["claim"]["signer"] == key["did"]
-    blob = base64.b64encode(b"\x89PNG fake image bytes").decode()
+    blob = base64.b64encode(png_bytes(1)).decode()
     response = client.post(
         "/api/v1/register",
         json={"content_base64": blob, "media_type": "image/png"},

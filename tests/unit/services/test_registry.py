@@ -126,7 +126,7 @@ def test_batches_equal_one_by_one(
     tmp_path_factory: pytest.TempPathFactory, texts: list[str], cuts: list[int]
 ) -> None:
     creator = Signer.from_seed(b"\x09" * 32)
-    claims = claims_for(creator, texts)
+    claims = claims_for(creator, [f"work {t}" for t in texts])
     one = _fresh_registry(tmp_path_factory.mktemp("one"))
     many = _fresh_registry(tmp_path_factory.mktemp("many"))
     for c in claims:

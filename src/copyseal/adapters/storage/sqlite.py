@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,18 @@ CREATE TABLE IF NOT EXISTS nodes (
     hash BLOB NOT NULL,
     PRIMARY KEY (level, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fp_keys (
+    key INTEGER NOT NULL,
+    entry INTEGER NOT NULL,
+    PRIMARY KEY (key, entry)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS links (
+    entry INTEGER NOT NULL,
+    target INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    PRIMARY KEY (entry, target, kind)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS links_target ON links (target);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
     note TEXT NOT NULL,
@@ -108,6 +120,32 @@ class _Reads:
         ).fetchone()
         return None if row is None else _entry(row)
 
+    def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]:
+        """Entries that share index keys with ``keys``, most shared first."""
+        unique = list(dict.fromkeys(int(k) for k in keys))
+        if not unique:
+            return []
+        counts: dict[int, int] = {}
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for entry, shared in self.conn.execute(
+                f"SELECT entry, COUNT(*) FROM fp_keys WHERE key IN ({marks}) GROUP BY entry",
+                chunk,
+            ):
+                counts[entry] = counts.get(entry, 0) + shared
+        ranked = sorted(counts, key=lambda e: (-counts[e], e))
+        return ranked[:limit]
+
+    def links(self, entry: int) -> list[tuple[int, int, str]]:
+        """Links from or to ``entry``: (entry, target, kind)."""
+        rows = self.conn.execute(
+            "SELECT entry, target, kind FROM links WHERE entry = ? OR target = ?"
+            " ORDER BY entry, target",
+            (entry, entry),
+        ).fetchall()
+        return [(int(a), int(b), str(k)) for a, b, k in rows]
+
     def last_logged_at(self) -> str | None:
         row = self.conn.execute(
             "SELECT logged_at FROM entries ORDER BY idx DESC LIMIT 1"
@@ -131,6 +169,23 @@ class _Writer(_Reads):
             raise ConflictError(f"the store refused the batch: {exc}") from exc
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
+
+    def add_index(
+        self, keys: Iterable[tuple[int, int]], links: Iterable[tuple[int, int, str]] = ()
+    ) -> None:
+        """Index rows (key, entry) and links (entry, target, kind), in this transaction."""
+        try:
+            self.conn.executemany("INSERT OR IGNORE INTO fp_keys (key, entry) VALUES (?, ?)", keys)
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO links (entry, target, kind) VALUES (?, ?, ?)", links
+            )
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    def clear_index(self) -> None:
+        """Drop the similarity index rows and the links a rebuild re-derives from claims."""
+        self.conn.execute("DELETE FROM fp_keys")
+        self.conn.execute("DELETE FROM links WHERE kind IN ('derivative', 'dispute')")
 
     def _append(
         self,

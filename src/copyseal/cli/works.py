@@ -1,0 +1,227 @@
+"""``copyseal register``, ``check`` and ``index``: registering works and finding their owners."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from copyseal.adapters.home import DEFAULT_KEY
+from copyseal.adapters.keystore import write_private_file
+from copyseal.adapters.media import sniff_media_type
+from copyseal.cli.common import (
+    HomeOption,
+    JsonOption,
+    emit,
+    err,
+    now,
+    open_registry,
+    out,
+    passphrase,
+    read_file,
+    run,
+)
+from copyseal.core.claims import Claim
+from copyseal.errors import CopysealError, InvalidInput
+from copyseal.services.creator import (
+    TEXT_MEDIA_TYPE,
+    WorkInput,
+    prepare_dispute_claim,
+    prepare_private_claims,
+    prepare_register_claims,
+)
+from copyseal.services.search import SimilaritySearch, rebuild_index
+
+CHUNK = 5000
+index_app = typer.Typer(help="The similarity index, derived from the log.")
+
+
+def read_inputs(
+    files: list[Path], text: str | None, title: str | None, limit: int
+) -> list[WorkInput]:
+    if text is not None and files:
+        raise InvalidInput("give files or --text, not both")
+    if text is not None:
+        return [WorkInput(text.encode("utf-8"), TEXT_MEDIA_TYPE, "--text", title)]
+    if not files:
+        raise InvalidInput("nothing given: name files or use --text")
+    works = []
+    for path in files:
+        content = read_file(path, limit)
+        media_type = mimetypes.guess_type(path.name)[0] or sniff_media_type(content)
+        if media_type.startswith("text/") and "charset" not in media_type:
+            media_type += "; charset=utf-8"
+        works.append(WorkInput(content, media_type, str(path), title))
+    return works
+
+
+def register(
+    files: list[Path] = typer.Argument(None, help="Files to register.", show_default=False),
+    text: str | None = typer.Option(None, "--text", help="Register this text."),
+    title: str | None = typer.Option(None, help="A title for the work(s)."),
+    key: str = typer.Option(DEFAULT_KEY, "--key", help="The creator key to sign with."),
+    out_dir: Path = typer.Option(Path("."), "--out", help="Where certificates are written."),
+    derivative_of: list[str] = typer.Option(
+        [], "--derivative-of", help="A work this one builds on (repeatable); recorded as lineage."
+    ),
+    dispute: str | None = typer.Option(
+        None, "--dispute", help="Claim that this earlier work is yours (needs --reason)."
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="Why, for --dispute."),
+    private: bool = typer.Option(
+        False, "--private", help="Publish only a salted commitment: no fingerprint, no search."
+    ),
+    home: Path | None = HomeOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Register works; write one certificate per work (WORK_ID.cert.json).
+
+    Content that matches another creator's earlier work is refused, unless declared with
+    --derivative-of or --dispute. Your own edited versions are accepted and linked."""
+
+    def action() -> dict[str, Any]:
+        if dispute is not None and (private or derivative_of or not reason):
+            raise InvalidInput("--dispute needs --reason, and goes without --private or lineage")
+        if private and derivative_of:
+            raise InvalidInput("a private registration publishes no lineage")
+        with open_registry(home) as (opened, registry):
+            signer = opened.keys.load(key, passphrase())
+            works = read_inputs(files or [], text, title, opened.max_content_bytes)
+            limit = opened.max_content_bytes
+            salts: list[bytes | None] = [None] * len(works)
+            claims: list[Claim]
+            if dispute is not None:
+                if len(works) != 1:
+                    raise InvalidInput("a dispute concerns exactly one work")
+                claims = [
+                    prepare_dispute_claim(
+                        works[0],
+                        signer,
+                        disputed=dispute,
+                        reason=reason or "",
+                        clock=now,
+                        random_bytes=os.urandom,
+                        max_bytes=limit,
+                    )
+                ]
+            elif private:
+                pairs = prepare_private_claims(
+                    works, signer, clock=now, random_bytes=os.urandom, max_bytes=limit
+                )
+                claims, salts = [c for c, _ in pairs], [s for _, s in pairs]
+            else:
+                claims = prepare_register_claims(
+                    works,
+                    signer,
+                    clock=now,
+                    random_bytes=os.urandom,
+                    max_bytes=limit,
+                    derivative_of=derivative_of,
+                )
+            out_dir.mkdir(parents=True, exist_ok=True)
+            rows: list[dict[str, Any]] = []
+            first_error: CopysealError | None = None
+            with Progress(console=err, disable=len(claims) < 50 or as_json) as bar:
+                task = bar.add_task("registering", total=len(claims))
+                for start in range(0, len(claims), CHUNK):
+                    chunk = slice(start, start + CHUNK)
+                    contents = [w.content for w in works[chunk]]
+                    outcomes = registry.register(claims[chunk], contents)
+                    for work, salt, outcome in zip(
+                        works[chunk], salts[chunk], outcomes, strict=True
+                    ):
+                        if isinstance(outcome, CopysealError):
+                            first_error = first_error or outcome
+                            rows.append({"source": work.label, "error": outcome.to_dict()})
+                            continue
+                        cert = outcome.certificate
+                        path = out_dir / f"{cert.work_id}.cert.json"
+                        path.write_bytes(cert.to_json())
+                        row = {
+                            "work_id": cert.work_id,
+                            "created": outcome.created,
+                            "source": work.label,
+                            "certificate": str(path),
+                            "kind": cert.claim.type,
+                        }
+                        if salt is not None:
+                            salt_path = out_dir / f"{cert.work_id}.salt"
+                            if not salt_path.exists():
+                                write_private_file(salt_path, salt.hex().encode() + b"\n")
+                            row["salt"] = str(salt_path)
+                        rows.append(row)
+                    bar.advance(task, len(outcomes))
+        return {"works": rows, "error": first_error}
+
+    result = run(as_json, action)
+    rows, failure = result["works"], result["error"]
+
+    def human() -> None:
+        for row in rows:
+            if "error" in row:
+                out.print(f"[bold red]refused[/]  {row['source']}: {row['error']['detail']}")
+                if row["error"].get("hint"):
+                    out.print(f"  [dim]hint:[/] {row['error']['hint']}")
+                continue
+            note = "" if row["created"] else "  (already registered)"
+            if row["kind"] == "dispute":
+                note += f"  (dispute of {dispute} logged; the earlier work is untouched)"
+            out.print(f"{row['work_id']}  {row['source']}  → {row['certificate']}{note}")
+            if "salt" in row:
+                out.print(
+                    f"  private: kept out of search; keep {row['salt']} with the file —"
+                    " without the salt nobody can link the registration to the content"
+                )
+
+    emit(as_json, {"works": rows}, human)
+    if failure is not None:
+        raise typer.Exit(failure.exit_code)
+
+
+def check(
+    file: Path | None = typer.Argument(None, help="A file to check.", show_default=False),
+    text: str | None = typer.Option(None, "--text", help="Check this text."),
+    top: int = typer.Option(5, "--top", min=1, max=100, help="How many matches to show."),
+    home: Path | None = HomeOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Who owns this? The registered works this content copies or nearly copies."""
+
+    def action() -> list[dict[str, Any]]:
+        with open_registry(home) as (opened, registry):
+            [work] = read_inputs([file] if file else [], text, None, opened.max_content_bytes)
+            search = SimilaritySearch(store=registry.store)
+            return [m.to_dict() for m in search.check(work.content, work.media_type, top_k=top)]
+
+    matches = run(as_json, action)
+
+    def human() -> None:
+        if not matches:
+            out.print("no registered work matches")
+            return
+        table = Table("work", "kind", "score", "owner", "registered", "")
+        for m in matches:
+            mark = "[bold green]original[/]" if m["original"] else ""
+            table.add_row(
+                m["work_id"], m["kind"], f"{m['score']:.2f}", m["owner"], m["logged_at"], mark
+            )
+        out.print(table)
+
+    emit(as_json, {"matches": matches}, human)
+
+
+@index_app.command("rebuild")
+def rebuild(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
+    """Recompute the similarity index from the log."""
+
+    def action() -> int:
+        with open_registry(home) as (_, registry):
+            return rebuild_index(registry.store)
+
+    entries = run(as_json, action)
+    emit(as_json, {"entries": entries}, lambda: out.print(f"index rebuilt from {entries} entries"))

@@ -1,0 +1,345 @@
+""" "Who owns this?": similarity search over the log, and the registration policy it enables.
+
+- :func:`fingerprint_fields` computes the versioned fingerprints a register claim records
+  (text: normalised hash, MinHash, ISCC Text-Code; image: perceptual hashes, ISCC Image-Code;
+  other media: none, the exact hash only).
+- :func:`index_rows` derives a work's index keys from its claim alone, so the index is a pure
+  function of the log (``copyseal index rebuild``) and is written in the same transaction as
+  the registration.
+- :class:`SimilaritySearch` answers a check: exact copies by content hash, edited copies by
+  index candidates verified against the candidates' claimed fingerprints, ranked, with the
+  earliest registration of each cluster marked as the original.
+- :meth:`SimilaritySearch.assess` is the registry's anti-squatting policy: content that
+  matches another creator's earlier work is refused with a conflict naming it, unless the
+  claim declares that work as a parent (``derivative_of``) or is a ``dispute``; a creator's own
+  edited version is accepted and linked to the earlier one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from copyseal.adapters.media import decode_image
+from copyseal.core.claims import Claim, parse_leaf
+from copyseal.core.encoding import parse_canonical_json
+from copyseal.core.workid import parse_work_id
+from copyseal.domain.log import Entry, LogStore
+from copyseal.errors import ConflictError, CopysealError, EmptyContent, InvalidInput, NotFound
+from copyseal.fingerprint import index as fx
+from copyseal.fingerprint.image import ImageSignature, image_fingerprint, image_query
+from copyseal.fingerprint.text import TextSignature, text_features, text_fingerprint
+
+MAX_CANDIDATES = 200
+
+
+def media_kind(media_type: str) -> str:
+    base = media_type.split(";")[0].strip().lower()
+    if base.startswith("text/"):
+        return "text"
+    if base.startswith("image/"):
+        return "image"
+    return "other"
+
+
+def decode_text(content: bytes) -> str:
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("the text is not UTF-8", hint="Save it as UTF-8 and try again.") from exc
+    if not text.strip():
+        raise EmptyContent("the text is empty once whitespace is removed")
+    return text
+
+
+def fingerprint_fields(content: bytes, media_type: str) -> dict[str, Any]:
+    """The ``fingerprints`` of a register claim for this content (empty: exact hash only).
+
+    A text too short to fingerprint (under about eleven letters) is registered by its exact
+    hash alone; a text that is empty once normalised, or an undecodable image, is refused.
+    """
+    kind = media_kind(media_type)
+    if kind == "text":
+        text = decode_text(content)
+        try:
+            return text_fingerprint(text).to_fields()
+        except EmptyContent:
+            raise
+        except InvalidInput:
+            return {}
+    if kind == "image":
+        return image_fingerprint(decode_image(content)).to_fields()
+    return {}
+
+
+def index_rows(index: int, claim: Claim) -> list[tuple[int, int]]:
+    """The similarity index rows (key, entry) of a logged claim, from its fingerprints.
+
+    Every logged claim is indexed, whichever way it came in, so the index is the same as a
+    rebuild from the log would make."""
+    fields = claim.body.get("fingerprints") or {}
+    keys: list[int] = []
+    if "text_minhash_v1" in fields:
+        keys = fx.text_band_keys(TextSignature.from_fields(fields).minhash).tolist()
+    elif "image_phash_v1" in fields:
+        keys = fx.image_work_keys(ImageSignature.from_fields(fields))
+    return [(int(k), index) for k in keys]
+
+
+def lineage_links(index: int, claim: Claim) -> list[tuple[int, int, str]]:
+    """The links a claim declares: to each parent it is ``derivative_of``, or to the work a
+    ``dispute`` contests. The earlier work's record shows them; the work itself is untouched."""
+    if claim.type == "dispute":
+        return [(index, parse_work_id(claim.body["work_id"]), "dispute")]
+    return [
+        (index, parse_work_id(parent), "derivative")
+        for parent in claim.body.get("derivative_of", [])
+    ]
+
+
+def rebuild_index(store: LogStore, *, batch: int = 10_000) -> int:
+    """Recompute the similarity index and declared links from the log, in one transaction.
+    Links found by similarity at registration (a creator's versions) are kept."""
+    with store.sequencer() as writer:
+        writer.clear_index()
+        size = writer.tree_size()
+        for start in range(0, size, batch):
+            keys: list[tuple[int, int]] = []
+            links: list[tuple[int, int, str]] = []
+            for entry in store.entries(start, min(size, start + batch)):
+                claim, _ = parse_leaf(parse_canonical_json(entry.leaf))
+                keys += index_rows(entry.index, claim)
+                links += lineage_links(entry.index, claim)
+            writer.add_index(keys, links)
+    return size
+
+
+_SENTENCE = re.compile(r"[^.!?;。！？；\n]+[.!?;。！？；\n]*")
+PASSAGE_CONTAINMENT = 0.5
+
+
+def shared_passages(text: str, work: TextSignature) -> tuple[tuple[int, int], ...]:
+    """Character spans of ``text`` (sentences) that the work most likely contains.
+
+    The log keeps a work's MinHash, not its text. A MinHash value is the hash of one of the
+    work's shingles drawn at random, so the fraction of them that a sentence's shingles
+    produce, times the work's shingle count, estimates how many shingles the two share.
+    """
+    spans = []
+    for found in _SENTENCE.finditer(text):
+        try:
+            features = text_features(found.group())
+        except InvalidInput:  # too short (or empty) to say
+            continue
+        produced = float(features.contained_fraction(work.minhash)[0])
+        shared = produced * work.shingles
+        if shared >= PASSAGE_CONTAINMENT * features.signature.shingles:
+            spans.append((found.start(), found.end()))
+    return tuple(spans)
+
+
+@dataclass(frozen=True)
+class WorkMatch:
+    """A registered work that the checked content copies or nearly copies."""
+
+    work_id: str
+    index: int
+    owner: str
+    logged_at: str
+    title: str | None
+    kind: str
+    score: float
+    original: bool
+    details: dict[str, float] = field(default_factory=dict)
+    shared_passages: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "work_id": self.work_id,
+            "owner": self.owner,
+            "logged_at": self.logged_at,
+            "title": self.title,
+            "kind": self.kind,
+            "score": round(self.score, 4),
+            "original": self.original,
+            "details": {k: round(v, 4) for k, v in self.details.items()},
+            "certificate": f"/api/v1/works/{self.work_id}/certificate",
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The policy's verdict on a registration: a refusal, or the links to record."""
+
+    refusal: CopysealError | None = None
+    links: tuple[tuple[int, str], ...] = ()  # (earlier entry index, "version")
+
+
+class SimilaritySearch:
+    def __init__(self, *, store: LogStore) -> None:
+        self.store = store
+
+    # -- check --------------------------------------------------------------------------------
+
+    def check(self, content: bytes, media_type: str, *, top_k: int = 10) -> list[WorkMatch]:
+        """The registered works this content copies or nearly copies, best first."""
+        if not content:
+            raise EmptyContent("nothing to check")
+        if not 1 <= top_k <= 100:
+            raise InvalidInput("top must be between 1 and 100")
+        exact = {
+            e.index: e
+            for e in self.store.find_content(hashlib.sha256(content).hexdigest())
+            if e.type == "register"
+        }
+        kind = media_kind(media_type)
+        if kind == "text":
+            matches = self._text_matches(decode_text(content), exact)
+        elif kind == "image":
+            matches = self._image_matches(content, exact)
+        else:
+            matches = []
+        matches += [
+            fx.Match(i, i, fx.EXACT, 1.0, {}) for i in exact if i not in {m.work for m in matches}
+        ]
+        ranked = fx.rank_matches(matches, top=top_k)
+        described = [self._describe(m) for m in ranked]
+        if kind == "text":
+            text = content.decode("utf-8")
+            described = [replace(m, shared_passages=self._passages(text, m)) for m in described]
+        return described
+
+    def _passages(self, text: str, match: WorkMatch) -> tuple[tuple[int, int], ...]:
+        entry = self.store.entry(match.index)
+        assert entry is not None
+        claim, _ = parse_leaf(parse_canonical_json(entry.leaf))
+        fields = claim.body.get("fingerprints", {})
+        if "text_minhash_v1" not in fields:
+            return ((0, len(text)),) if match.kind == fx.EXACT else ()
+        return shared_passages(text, TextSignature.from_fields(fields))
+
+    def _candidates(self, keys: Sequence[int]) -> list[tuple[Entry, Claim]]:
+        found = []
+        for index in self.store.similar(keys, limit=MAX_CANDIDATES):
+            entry = self.store.entry(index)
+            if entry is None or entry.type != "register":
+                continue
+            claim, _ = parse_leaf(parse_canonical_json(entry.leaf))
+            found.append((entry, claim))
+        return found
+
+    def _text_matches(self, text: str, exact: dict[int, Entry]) -> list[fx.Match]:
+        try:
+            features = text_features(text)
+        except EmptyContent:
+            raise
+        except InvalidInput:  # too short to fingerprint: exact copies only
+            return []
+        candidates = [
+            (e, c)
+            for e, c in self._candidates(fx.text_query_keys(features).tolist())
+            if "text_minhash_v1" in c.body.get("fingerprints", {})
+        ]
+        if not candidates:
+            return []
+        signatures = [TextSignature.from_fields(c.body["fingerprints"]) for _, c in candidates]
+        matches = fx.score_text(
+            features,
+            [e.index for e, _ in candidates],
+            [e.index for e, _ in candidates],
+            np.stack([s.minhash for s in signatures]),
+            [s.shingles for s in signatures],
+            [s.sha256_norm for s in signatures],
+        )
+        return [replace(m, kind=fx.EXACT, score=1.0) if m.work in exact else m for m in matches]
+
+    def _image_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
+        query = image_query(decode_image(content))
+        candidates = [
+            (e, c)
+            for e, c in self._candidates(fx.image_query_keys(query))
+            if "image_phash_v1" in c.body.get("fingerprints", {})
+        ]
+        matches = fx.score_image(
+            query,
+            [e.index for e, _ in candidates],
+            [e.index for e, _ in candidates],
+            [ImageSignature.from_fields(c.body["fingerprints"]) for _, c in candidates],
+        )
+        return [replace(m, kind=fx.EXACT, score=1.0) if m.work in exact else m for m in matches]
+
+    def _describe(self, match: fx.Match) -> WorkMatch:
+        entry = self.store.entry(int(match.work))
+        assert entry is not None
+        claim, logged_at = parse_leaf(parse_canonical_json(entry.leaf))
+        return WorkMatch(
+            work_id=entry.work_id,
+            index=entry.index,
+            owner=claim.signer,
+            logged_at=logged_at,
+            title=claim.body.get("title"),
+            kind=match.kind,
+            score=match.score,
+            original=match.original,
+            details=dict(match.details),
+        )
+
+    # -- registration policy -------------------------------------------------------------------
+
+    def assess(self, claim: Claim, content: bytes | None) -> Assessment:
+        """Refuse a near-copy of another creator's earlier work unless declared; link a
+        creator's own earlier version, and declared parents."""
+        if claim.type != "register" or "commitment" in claim.body["content"]:
+            return Assessment()
+        if content is None:
+            # A claim submitted without its content can be held only to its exact hash.
+            return self._assess_exact(claim)
+        media_type = claim.body["content"]["media_type"]
+        parents = set(claim.body.get("derivative_of", []))
+        for parent in parents:
+            entry = self.store.entry(parse_work_id(parent))
+            if entry is None or entry.type != "register" or entry.work_id != parent:
+                return Assessment(
+                    refusal=NotFound(f"derivative_of names {parent}, not a work here")
+                )
+        links: list[tuple[int, str]] = []
+        for match in self.check(content, media_type, top_k=20):
+            if match.owner == claim.signer:
+                links.append((match.index, "version"))
+            elif match.work_id not in parents:
+                return Assessment(refusal=_squatting(match))
+        return Assessment(links=tuple(dict.fromkeys(links)))
+
+    def _assess_exact(self, claim: Claim) -> Assessment:
+        parents = set(claim.body.get("derivative_of", []))
+        for entry in self.store.find_content(claim.body["content"]["sha256"]):
+            foreign = entry.type == "register" and entry.signer != claim.signer
+            if foreign and entry.work_id not in parents:
+                match = fx.Match(entry.index, entry.index, fx.EXACT, 1.0, {}, original=True)
+                return Assessment(refusal=_squatting(self._describe(match)))
+        return Assessment()
+
+
+def _squatting(match: WorkMatch) -> ConflictError:
+    return ConflictError(
+        f"this content matches work {match.work_id}, registered earlier by "
+        f"{match.owner} ({match.kind}, score {match.score:.2f})",
+        hint="If your work builds on it, register with --derivative-of "
+        f"{match.work_id}; if you claim it is yours, use --dispute "
+        f"{match.work_id} --reason '…'.",
+        earlier=match.work_id,
+        owner=match.owner,
+        certificate=f"/api/v1/works/{match.work_id}/certificate",
+        kind=match.kind,
+        score=round(match.score, 4),
+    )
+
+
+def open_search(*, home: Any, registry: Any) -> SimilaritySearch:
+    """The factory the HTTP service looks up: the search over the registry's store."""
+    return SimilaritySearch(store=registry.store)

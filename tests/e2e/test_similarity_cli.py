@@ -1,0 +1,147 @@
+"""Who owns this? Check, anti-squatting, lineage, disputes, versions and private works."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from copyseal.cli.main import app
+from copyseal.errors import ConflictError, EmptyContent, MalformedDocument, VerificationError
+from tests.support import png_bytes
+
+runner = CliRunner()
+POEM = (
+    "Under the bridge the river keeps its own counsel, carrying the lanterns of a festival "
+    "nobody remembers, and the old ferryman hums the tune his mother taught him."
+)
+
+
+class Home:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        assert self.run("init", "--origin", "similar.test/log")[0] == 0
+        self.run("keys", "new", "bob")
+
+    def run(self, *args: str) -> tuple[int, Any]:
+        result = runner.invoke(app, [*args, "--json"], env={"COPYSEAL_HOME": str(self.path)})
+        return result.exit_code, json.loads(result.output) if result.output.strip() else None
+
+    def register(self, *args: str) -> tuple[int, Any]:
+        return self.run("register", *args, "--out", str(self.path / "certs"))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home(tmp_path / "home")
+
+
+def test_check_finds_exact_and_edited_copies(home: Home) -> None:
+    code, data = home.register("--text", POEM, "--title", "Ferryman")
+    assert code == 0, data
+    work_id = data["works"][0]["work_id"]
+    edited = POEM.replace("river", "stream").replace("old", "aged").upper() + " Really."
+    for text, kind in ((POEM, "exact"), (edited, "near-duplicate")):
+        code, found = home.run("check", "--text", text)
+        assert code == 0, found
+        best = found["matches"][0]
+        assert (best["work_id"], best["kind"], best["original"]) == (work_id, kind, True)
+    quoted = "I love this one: " + POEM[:120] + " ... and then I went home and slept all day long."
+    code, found = home.run("check", "--text", quoted)
+    assert found["matches"][0]["work_id"] == work_id
+    code, found = home.run("check", "--text", "An unrelated note about buying bread and milk.")
+    assert code == 0 and found["matches"] == []
+
+
+def test_another_creators_copy_is_refused_until_declared(home: Home) -> None:
+    code, data = home.register("--text", POEM)
+    work_id = data["works"][0]["work_id"]
+    copy = POEM.replace("festival", "carnival")
+    code, data = home.register("--text", copy, "--key", "bob")
+    assert code == ConflictError.exit_code
+    refused = data["works"][0]["error"]
+    assert refused["earlier"] == work_id and "--derivative-of" in refused["hint"]
+    code, data = home.register("--text", copy, "--key", "bob", "--derivative-of", work_id)
+    assert code == 0, data
+    child = data["works"][0]["work_id"]
+    code, disputed = home.register(
+        "--text", POEM, "--key", "bob", "--dispute", work_id, "--reason", "I wrote it in 2019"
+    )
+    assert code == 0 and disputed["works"][0]["kind"] == "dispute"
+    code, parent = home.run("show", work_id)
+    assert parent["derivatives"] == [child]
+    assert parent["disputed_by"] == [disputed["works"][0]["work_id"]]
+    code, shown = home.run("show", child)
+    assert shown["derivative_of"] == [work_id]
+
+
+def test_own_edited_version_is_linked(home: Home) -> None:
+    code, data = home.register("--text", POEM)
+    first = data["works"][0]["work_id"]
+    code, data = home.register("--text", POEM.replace("counsel", "secrets"))
+    assert code == 0, data
+    second = data["works"][0]["work_id"]
+    assert second != first
+    assert home.run("show", second)[1]["version_of"] == [first]
+    assert home.run("show", first)[1]["versions"] == [second]
+
+
+def test_images_are_found_after_edits_and_squatting_is_refused(home: Home, tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    original = tmp_path / "photo.png"
+    original.write_bytes(png_bytes(7, size=256))
+    code, data = home.register(str(original))
+    assert code == 0, data
+    work_id = data["works"][0]["work_id"]
+    image = Image.open(BytesIO(png_bytes(7, size=256))).convert("L").resize((128, 128))
+    edited = tmp_path / "edited.jpg"
+    image.save(edited, quality=30)
+    code, found = home.run("check", str(edited))
+    assert found["matches"][0]["work_id"] == work_id, found
+    code, data = home.register(str(edited), "--key", "bob")
+    assert code == ConflictError.exit_code and data["works"][0]["error"]["earlier"] == work_id
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nnot an image")
+    assert home.register(str(broken))[0] == MalformedDocument.exit_code
+
+
+def test_private_registration_stays_out_of_search(home: Home, tmp_path: Path) -> None:
+    code, data = home.register("--text", POEM, "--private")
+    assert code == 0, data
+    row = data["works"][0]
+    salt_file = Path(row["salt"])
+    assert salt_file.stat().st_mode & 0o777 == 0o600
+    assert home.run("check", "--text", POEM)[1]["matches"] == []
+    content = tmp_path / "poem.txt"
+    content.write_text(POEM)
+    cert = row["certificate"]
+    salt = salt_file.read_text().strip()
+    code, report = home.run("verify", cert, "--content", str(content), "--salt", salt)
+    assert code == 0, report
+    code, report = home.run("verify", cert, "--content", str(content))
+    assert code == VerificationError.exit_code and "salt" in report["detail"]
+    # Nothing about the work was published, so another creator is not refused.
+    assert home.register("--text", POEM, "--key", "bob")[0] == 0
+
+
+def test_empty_text_is_refused(home: Home) -> None:
+    assert home.register("--text", " ... !!! ")[0] == EmptyContent.exit_code
+
+
+def test_index_rebuild_gives_the_same_answers(home: Home) -> None:
+    code, data = home.register("--text", POEM)
+    work_id = data["works"][0]["work_id"]
+    with sqlite3.connect(home.path / "copyseal.db") as db:
+        db.execute("DELETE FROM fp_keys")
+    edited = POEM.replace("river", "stream")
+    assert home.run("check", "--text", edited)[1]["matches"] == []
+    code, rebuilt = home.run("index", "rebuild")
+    assert code == 0 and rebuilt["entries"] == 1
+    assert home.run("check", "--text", edited)[1]["matches"][0]["work_id"] == work_id
