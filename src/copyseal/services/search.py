@@ -27,7 +27,7 @@ import numpy as np
 
 from copyseal.adapters.media import decode_image
 from copyseal.core.claims import Claim, parse_leaf
-from copyseal.core.encoding import parse_canonical_json
+from copyseal.core.encoding import parse_canonical_json, parse_json
 from copyseal.core.workid import parse_work_id
 from copyseal.domain.log import Entry, LogStore
 from copyseal.errors import ConflictError, CopysealError, EmptyContent, InvalidInput, NotFound
@@ -82,7 +82,10 @@ def index_rows(index: int, claim: Claim) -> list[tuple[int, int]]:
 
     Every logged claim is indexed, whichever way it came in, so the index is the same as a
     rebuild from the log would make."""
-    fields = claim.body.get("fingerprints") or {}
+    return _rows_from_fields(index, claim.body.get("fingerprints") or {})
+
+
+def _rows_from_fields(index: int, fields: dict[str, Any]) -> list[tuple[int, int]]:
     keys: list[int] = []
     if "text_minhash_v1" in fields:
         keys = fx.text_band_keys(TextSignature.from_fields(fields).minhash).tolist()
@@ -94,12 +97,13 @@ def index_rows(index: int, claim: Claim) -> list[tuple[int, int]]:
 def lineage_links(index: int, claim: Claim) -> list[tuple[int, int, str]]:
     """The links a claim declares: to each parent it is ``derivative_of``, or to the work a
     ``dispute`` contests. The earlier work's record shows them; the work itself is untouched."""
-    if claim.type == "dispute":
-        return [(index, parse_work_id(claim.body["work_id"]), "dispute")]
-    return [
-        (index, parse_work_id(parent), "derivative")
-        for parent in claim.body.get("derivative_of", [])
-    ]
+    return _declared_links(index, claim.type, claim.body)
+
+
+def _declared_links(index: int, claim_type: str, body: Any) -> list[tuple[int, int, str]]:
+    if claim_type == "dispute":
+        return [(index, parse_work_id(body["work_id"]), "dispute")]
+    return [(index, parse_work_id(p), "derivative") for p in body.get("derivative_of", [])]
 
 
 def rebuild_index(store: LogStore, *, batch: int = 10_000) -> int:
@@ -112,9 +116,12 @@ def rebuild_index(store: LogStore, *, batch: int = 10_000) -> int:
             keys: list[tuple[int, int]] = []
             links: list[tuple[int, int, str]] = []
             for entry in store.entries(start, min(size, start + batch)):
-                claim, _ = parse_leaf(parse_canonical_json(entry.leaf))
-                keys += index_rows(entry.index, claim)
-                links += lineage_links(entry.index, claim)
+                # Leaves were validated when logged (the audit re-checks them): read only
+                # the fields the index and the declared links come from.
+                claim = parse_json(entry.leaf)["claim"]
+                body = claim["body"]
+                keys += _rows_from_fields(entry.index, body.get("fingerprints") or {})
+                links += _declared_links(entry.index, claim["type"], body)
             writer.add_index(keys, links)
     return size
 
@@ -186,8 +193,11 @@ class SimilaritySearch:
 
     # -- check --------------------------------------------------------------------------------
 
-    def check(self, content: bytes, media_type: str, *, top_k: int = 10) -> list[WorkMatch]:
-        """The registered works this content copies or nearly copies, best first."""
+    def check(
+        self, content: bytes, media_type: str, *, top_k: int = 10, passages: bool = True
+    ) -> list[WorkMatch]:
+        """The registered works this content copies or nearly copies, best first; for text,
+        with the passages each work shares with it (``passages``)."""
         if not content:
             raise EmptyContent("nothing to check")
         if not 1 <= top_k <= 100:
@@ -209,7 +219,7 @@ class SimilaritySearch:
         ]
         ranked = fx.rank_matches(matches, top=top_k)
         described = [self._describe(m) for m in ranked]
-        if kind == "text":
+        if kind == "text" and passages:
             text = content.decode("utf-8")
             described = [replace(m, shared_passages=self._passages(text, m)) for m in described]
         return described
@@ -223,14 +233,19 @@ class SimilaritySearch:
             return ((0, len(text)),) if match.kind == fx.EXACT else ()
         return shared_passages(text, TextSignature.from_fields(fields))
 
-    def _candidates(self, keys: Sequence[int]) -> list[tuple[Entry, Claim]]:
+    def _candidates(self, keys: Sequence[int], field: str) -> list[tuple[int, dict[str, Any]]]:
+        """Index candidates with a ``field`` fingerprint: (entry index, fingerprints).
+
+        The leaves were validated when they were logged, so only the fingerprints are read;
+        they are decoded strictly by the signature classes."""
         found = []
         for index in self.store.similar(keys, limit=MAX_CANDIDATES):
             entry = self.store.entry(index)
             if entry is None or entry.type != "register":
                 continue
-            claim, _ = parse_leaf(parse_canonical_json(entry.leaf))
-            found.append((entry, claim))
+            fields = parse_json(entry.leaf)["claim"]["body"].get("fingerprints", {})
+            if field in fields:
+                found.append((index, fields))
         return found
 
     def _text_matches(self, text: str, exact: dict[int, Entry]) -> list[fx.Match]:
@@ -240,18 +255,15 @@ class SimilaritySearch:
             raise
         except InvalidInput:  # too short to fingerprint: exact copies only
             return []
-        candidates = [
-            (e, c)
-            for e, c in self._candidates(fx.text_query_keys(features).tolist())
-            if "text_minhash_v1" in c.body.get("fingerprints", {})
-        ]
+        candidates = self._candidates(fx.text_query_keys(features).tolist(), "text_minhash_v1")
         if not candidates:
             return []
-        signatures = [TextSignature.from_fields(c.body["fingerprints"]) for _, c in candidates]
+        signatures = [TextSignature.from_fields(fields) for _, fields in candidates]
+        indices = [index for index, _ in candidates]
         matches = fx.score_text(
             features,
-            [e.index for e, _ in candidates],
-            [e.index for e, _ in candidates],
+            indices,
+            indices,
             np.stack([s.minhash for s in signatures]),
             [s.shingles for s in signatures],
             [s.sha256_norm for s in signatures],
@@ -260,16 +272,13 @@ class SimilaritySearch:
 
     def _image_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
         query = image_query(decode_image(content))
-        candidates = [
-            (e, c)
-            for e, c in self._candidates(fx.image_query_keys(query))
-            if "image_phash_v1" in c.body.get("fingerprints", {})
-        ]
+        candidates = self._candidates(fx.image_query_keys(query), "image_phash_v1")
+        indices = [index for index, _ in candidates]
         matches = fx.score_image(
             query,
-            [e.index for e, _ in candidates],
-            [e.index for e, _ in candidates],
-            [ImageSignature.from_fields(c.body["fingerprints"]) for _, c in candidates],
+            indices,
+            indices,
+            [ImageSignature.from_fields(fields) for _, fields in candidates],
         )
         return [replace(m, kind=fx.EXACT, score=1.0) if m.work in exact else m for m in matches]
 
@@ -308,7 +317,7 @@ class SimilaritySearch:
                     refusal=NotFound(f"derivative_of names {parent}, not a work here")
                 )
         links: list[tuple[int, str]] = []
-        for match in self.check(content, media_type, top_k=20):
+        for match in self.check(content, media_type, top_k=20, passages=False):
             if match.owner == claim.signer:
                 links.append((match.index, "version"))
             elif match.work_id not in parents:
