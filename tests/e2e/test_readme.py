@@ -31,6 +31,8 @@ def test_readme_tour_runs(tmp_path: Path) -> None:
     assert "verified" in result.stdout
     assert "already registered" in result.stdout
     assert "audit clean" in result.stdout
+    assert "original" in result.stdout  # check found the earlier poem and marked it
+    assert "refused: another creator registered it first" in result.stdout
     assert len(list((tmp_path / "certs").glob("*.cert.json"))) == 3
     consistency = json.loads(
         result.stdout[result.stdout.rindex('{\n  "old_size"') :].split("\n}\n")[0] + "\n}"
