@@ -36,7 +36,9 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
+	bash scripts/system-deps.sh
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.similarity
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
