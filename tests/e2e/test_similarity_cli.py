@@ -145,3 +145,42 @@ def test_index_rebuild_gives_the_same_answers(home: Home) -> None:
     code, rebuilt = home.run("index", "rebuild")
     assert code == 0 and rebuilt["entries"] == 1
     assert home.run("check", "--text", edited)[1]["matches"][0]["work_id"] == work_id
+
+
+def _wav(path: Path, seed: int, gain: float = 0.5, seconds: float = 8.0) -> None:
+    """A clip of notes whose pitches and lengths depend on ``seed``, as 16-bit mono WAV."""
+    import wave
+
+    import numpy as np
+
+    rate = 11025
+    rng = np.random.default_rng(seed)
+    notes = []
+    while sum(len(n) for n in notes) < seconds * rate:
+        length = int(rate * rng.uniform(0.15, 0.5))
+        t = np.arange(length) / rate
+        freq = rng.choice([220, 262, 294, 330, 349, 392, 440, 494, 523, 587, 659])
+        notes.append(np.sin(2 * np.pi * freq * t) * np.hanning(length))
+    samples = np.concatenate(notes)[: int(seconds * rate)] * gain
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+
+
+def test_audio_is_found_after_a_volume_change(home: Home, tmp_path: Path) -> None:
+    original, louder, other = tmp_path / "a.wav", tmp_path / "b.wav", tmp_path / "c.wav"
+    _wav(original, seed=1)
+    _wav(louder, seed=1, gain=0.9)
+    _wav(other, seed=2)
+    code, data = home.register(str(original))
+    assert code == 0, data
+    work_id = data["works"][0]["work_id"]
+    assert "audio_chromaprint_v1" in home.run("show", work_id)[1]["fingerprints"]
+    code, found = home.run("check", str(louder))
+    assert found["matches"][0]["work_id"] == work_id, found
+    assert found["matches"][0]["kind"] == "near-duplicate"
+    assert home.run("check", str(other))[1]["matches"] == []
+    code, data = home.register(str(louder), "--key", "bob")
+    assert code == ConflictError.exit_code

@@ -25,13 +25,20 @@ from typing import Any
 
 import numpy as np
 
-from copyseal.adapters.media import decode_image
+from copyseal.adapters.media import compute_chromaprint, decode_image
 from copyseal.core.claims import Claim, parse_leaf
 from copyseal.core.encoding import parse_canonical_json, parse_json
 from copyseal.core.workid import parse_work_id
 from copyseal.domain.log import Entry, LogStore
 from copyseal.errors import ConflictError, CopysealError, EmptyContent, InvalidInput, NotFound
 from copyseal.fingerprint import index as fx
+from copyseal.fingerprint.audio import (
+    AudioSignature,
+    audio_fingerprint,
+    audio_index_keys,
+    compare_chromaprint,
+    is_audio_match,
+)
 from copyseal.fingerprint.image import ImageSignature, image_fingerprint, image_query
 from copyseal.fingerprint.text import TextSignature, text_features, text_fingerprint
 
@@ -44,7 +51,9 @@ def media_kind(media_type: str) -> str:
         return "text"
     if base.startswith("image/"):
         return "image"
-    return "other"
+    if base.startswith("audio/"):
+        return "audio"
+    return "other"  # video and everything else: the exact hash only
 
 
 def decode_text(content: bytes) -> str:
@@ -74,7 +83,25 @@ def fingerprint_fields(content: bytes, media_type: str) -> dict[str, Any]:
             return {}
     if kind == "image":
         return image_fingerprint(decode_image(content)).to_fields()
+    if kind == "audio":
+        signature = _audio_signature(content, iscc=True)
+        return {} if signature is None else signature.to_fields()
     return {}
+
+
+def _audio_signature(content: bytes, *, iscc: bool) -> AudioSignature | None:
+    """Chromaprint via fpcalc; None when fpcalc is not installed or the clip is too short
+    (the exact hash still protects it). Audio fpcalc cannot decode is refused."""
+    try:
+        raw = compute_chromaprint(content).fingerprint
+    except FileNotFoundError:
+        return None
+    try:
+        return audio_fingerprint(raw, iscc=iscc)
+    except EmptyContent:
+        raise
+    except InvalidInput:
+        return None
 
 
 def index_rows(index: int, claim: Claim) -> list[tuple[int, int]]:
@@ -91,6 +118,8 @@ def _rows_from_fields(index: int, fields: dict[str, Any]) -> list[tuple[int, int
         keys = fx.text_band_keys(TextSignature.from_fields(fields).minhash).tolist()
     elif "image_phash_v1" in fields:
         keys = fx.image_work_keys(ImageSignature.from_fields(fields))
+    elif "audio_chromaprint_v1" in fields:
+        keys = audio_index_keys(AudioSignature.from_fields(fields).chromaprint)
     return [(int(k), index) for k in keys]
 
 
@@ -212,6 +241,8 @@ class SimilaritySearch:
             matches = self._text_matches(decode_text(content), exact)
         elif kind == "image":
             matches = self._image_matches(content, exact)
+        elif kind == "audio":
+            matches = self._audio_matches(content, exact)
         else:
             matches = []
         matches += [
@@ -281,6 +312,22 @@ class SimilaritySearch:
             [ImageSignature.from_fields(fields) for _, fields in candidates],
         )
         return [replace(m, kind=fx.EXACT, score=1.0) if m.work in exact else m for m in matches]
+
+    def _audio_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
+        query = _audio_signature(content, iscc=False)
+        if query is None:
+            return []
+        matches = []
+        for index, fields in self._candidates(
+            audio_index_keys(query.chromaprint), "audio_chromaprint_v1"
+        ):
+            work = AudioSignature.from_fields(fields)
+            similarity, offset = compare_chromaprint(work.chromaprint, query.chromaprint)
+            if is_audio_match(similarity):
+                kind = fx.EXACT if index in exact else fx.NEAR_DUPLICATE
+                details = {"similarity": similarity, "offset_frames": float(offset)}
+                matches.append(fx.Match(index, index, kind, similarity, details))
+        return matches
 
     def _describe(self, match: fx.Match) -> WorkMatch:
         entry = self.store.entry(int(match.work))
