@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from copyseal.cli.main import app
 from copyseal.errors import ConflictError, EmptyContent, MalformedDocument, VerificationError
+from copyseal.server.app import create_app
 from tests.support import png_bytes
 
 runner = CliRunner()
@@ -129,6 +131,12 @@ def test_private_registration_stays_out_of_search(home: Home, tmp_path: Path) ->
     assert code == VerificationError.exit_code and "salt" in report["detail"]
     # Nothing about the work was published, so another creator is not refused.
     assert home.register("--text", POEM, "--key", "bob")[0] == 0
+    # Its certificate page and PDF say what is public: a commitment, nothing else.
+    with TestClient(create_app(home.path)) as client:
+        page = client.get(f"/certificates/{row['work_id']}")
+        assert page.status_code == 200 and "Private registration" in page.text
+        pdf = client.get(f"/certificates/{row['work_id']}.pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
 def test_empty_text_is_refused(home: Home) -> None:

@@ -225,6 +225,7 @@ def test_the_service_anchors_in_the_background(
     monkeypatch.setenv("COPYSEAL_CHAIN_KEY", cli.key)
     cert = cli.register("Registered before the service started.", tmp_path / "certs")
     cli.register("A second one, so that two entries wait.", tmp_path / "certs")
+    work_id = Certificate.from_json(cert.read_bytes()).work_id
     with TestClient(create_app(cli.home)) as client:
         assert client.get("/api/v1/health").status_code == 200
         deadline = time.monotonic() + 30
@@ -234,5 +235,10 @@ def test_the_service_anchors_in_the_background(
                 break
             time.sleep(0.2)
         assert code == 0, output
+        # The service hands out certificates with their receipts, and says so on the page.
+        served = client.get(f"/api/v1/works/{work_id}/certificate").json()
+        assert served["anchors"][0]["chain"] == f"eip155:{ANVIL_CHAIN_ID}"
+        page = client.get(f"/certificates/{work_id}").text
+        assert f"Anchored on eip155:{ANVIL_CHAIN_ID}" in page
     code, output = cli("verify", str(cert), "--rpc", anvil.url)
     assert code == 0, output

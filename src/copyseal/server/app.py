@@ -160,6 +160,8 @@ def create_app(
         if witnesses
         else None
     )
+    # Receipts of anchors made by this service or by `copyseal anchor`, served with certificates.
+    anchor_receipts = anchoring[1] if anchoring is not None else opened.open_anchors()
     account_store = SqliteAccountStore(database)
     catalog = SqliteWorkCatalog(database)
     secret = load_or_create_secret(opened.path, random_bytes)
@@ -184,7 +186,7 @@ def create_app(
     services = Services(
         registry=registry,
         accounts=accounts,
-        works=Works(registry=registry, catalog=catalog),
+        works=Works(registry=registry, catalog=catalog, anchors=anchor_receipts),
         submissions=submissions,
         batcher=RegistrationBatcher(submissions),
         tiles=LogTiles(store),
@@ -211,7 +213,7 @@ def create_app(
                 cosigning.stop()
             if anchoring is not None:
                 anchoring[0].stop()
-                anchoring[1].close()
+            anchor_receipts.close()
             registry.close()
             for closable in (account_store, catalog, store):
                 closable.close()

@@ -26,6 +26,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from copyseal.core.certificate import Certificate
 from copyseal.server.qr import QUIET_ZONE, qr_matrix, qr_runs
 from copyseal.server.rendering import CHECK_LABELS, human_size, human_time
 from copyseal.services.works import WorkView
@@ -161,15 +162,37 @@ def _details(view: WorkView, s: dict[str, ParagraphStyle]) -> list[list[Any]]:
         ("Owner key", _p(work["owner"], s["mono"])),
         ("Logged at", _p(human_time(work["logged_at"]) + "  (the log's time)", s["base"])),
         ("Signed at", _p(human_time(work["created"]) + "  (the creator's clock)", s["base"])),
-        ("Content", _p(f"{content['media_type']}, {human_size(content['size'])}", s["base"])),
-        ("Content SHA-256", _p(content["sha256"], s["mono"])),
+        *(
+            [
+                ("Content", _p("private registration: a salted commitment", s["base"])),
+                ("Commitment", _p(content["commitment"], s["mono"])),
+            ]
+            if "commitment" in content
+            else [
+                (
+                    "Content",
+                    _p(f"{content['media_type']}, {human_size(content['size'])}", s["base"]),
+                ),
+                ("Content SHA-256", _p(content["sha256"], s["mono"])),
+            ]
+        ),
         ("Log entry", _p(f"#{cert.index} · leaf hash {cert.leaf_hash.hex()}", s["mono"])),
         ("Checkpoint", _p(f"signed tree of {cert.tree_size} entries", s["base"])),
         ("Log", _p(cert.log.name, s["mono"])),
         ("Log key", _p(cert.log_vkey, s["mono"])),
-        ("Chain anchor", _p("not anchored yet", s["base"])),
+        ("Chain anchor", _p(_anchor_text(cert), s["base"])),
     ]
     return [[_p(label.upper(), s["label"]), value] for label, value in rows]
+
+
+def _anchor_text(cert: Certificate) -> str:
+    if not cert.anchors:
+        return "not anchored yet"
+    return "; ".join(
+        f"tree of {r.anchor.size} on {r.anchor.chain}, block {r.anchor.block_number}, "
+        f"tx {r.anchor.tx_hash[:18]}…"
+        for r in cert.anchors
+    )
 
 
 class Mark(Flowable):  # type: ignore[misc]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,9 @@ def environment() -> Environment:
     )
     env.filters["short_did"] = short_did
     env.filters["when"] = human_time
+    env.filters["unixtime"] = lambda t: human_time(
+        datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
     env.filters["size"] = human_size
     env.globals["check_labels"] = CHECK_LABELS
     env.globals["qr_svg"] = lambda data, label: Markup(qr_svg(data, label=label))

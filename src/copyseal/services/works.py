@@ -18,9 +18,11 @@ from typing import Any
 
 from copyseal.core.certificate import Certificate, VerificationReport, verify_certificate
 from copyseal.core.encoding import parse_json
+from copyseal.domain.anchors import AnchorStore
 from copyseal.domain.catalog import CatalogEntry, WorkCatalog
 from copyseal.domain.log import Entry
-from copyseal.errors import InvalidInput
+from copyseal.errors import InvalidInput, NotFound
+from copyseal.services.anchoring import refresh_certificate
 from copyseal.services.registry import Registry
 
 MAX_PAGE = 200
@@ -81,9 +83,12 @@ def _catalog_entry(entry: Entry) -> CatalogEntry | None:
 
 
 class Works:
-    def __init__(self, *, registry: Registry, catalog: WorkCatalog) -> None:
+    def __init__(
+        self, *, registry: Registry, catalog: WorkCatalog, anchors: AnchorStore | None = None
+    ) -> None:
         self.registry = registry
         self.catalog = catalog
+        self.anchors = anchors
         self._sync_lock = threading.Lock()
 
     def sync(self) -> int:
@@ -118,11 +123,25 @@ class Works:
         return self.registry.work(work_id)
 
     def certificate(self, work_id: str) -> Certificate:
-        return self.registry.certificate(work_id)
+        """The work's certificate against the latest checkpoint, with a receipt from each
+        chain whose anchors cover it."""
+        cert = self.registry.certificate(work_id)
+        if self.anchors is None:
+            return cert
+        try:
+            refreshed = refresh_certificate(
+                cert.to_json(),
+                store=self.registry.store,
+                anchors=self.anchors,
+                log_key=self.registry.log_signer.verifier,
+            )
+        except NotFound:
+            return cert
+        return Certificate.from_json(refreshed.data)
 
     def view(self, work_id: str) -> WorkView:
         work = self.registry.work(work_id)
-        cert = self.registry.certificate(work_id)
+        cert = self.certificate(work_id)
         report = verify_certificate(cert, trusted_log=self.registry.log_signer.verifier)
         return WorkView(work, cert, report)
 
