@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import tempfile
@@ -11,9 +12,9 @@ from pathlib import Path
 from bench.common import Figure, median_rate
 from copyseal.adapters.home import Home
 from copyseal.core.certificate import Certificate
-from copyseal.core.claims import Claim
-from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
-from copyseal.services.registry import Registry
+from copyseal.core.claims import Claim, register_body, sign_claim
+from copyseal.services.creator import TEXT_MEDIA_TYPE
+from copyseal.services.registry import Registry, format_time
 from copyseal.services.verification import check_certificate
 
 WORDS = (
@@ -53,15 +54,21 @@ class _Bench:
         return home, Registry(store=home.open_store(), log_signer=home.log_signer, clock=_now)
 
     def claims(self, home: Home, n: int, corpus: list[str] | None = None) -> list[Claim]:
+        """Register claims by exact hash, the registry's own path (issue 2); fingerprinting
+        is measured with search (bench/search.py)."""
         corpus = corpus or texts(n, seed=self.runs)
-        works = [WorkInput(t.encode(), TEXT_MEDIA_TYPE, "bench") for t in corpus[:n]]
-        return prepare_register_claims(
-            works,
-            home.keys.load("default"),
-            clock=_now,
-            random_bytes=os.urandom,
-            max_bytes=1 << 20,
-        )
+        signer = home.keys.load("default")
+        created = format_time(_now())
+        out = []
+        for text in corpus[:n]:
+            content = text.encode()
+            body = register_body(
+                sha256=hashlib.sha256(content).digest(),
+                size=len(content),
+                media_type=TEXT_MEDIA_TYPE,
+            )
+            out.append(sign_claim(signer, "register", body, nonce=os.urandom(16), created=created))
+        return out
 
 
 def run(n: int = 10_000) -> list[Figure]:
