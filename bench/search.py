@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import itertools
 import os
 import random
 import resource
@@ -41,11 +42,13 @@ def _now() -> datetime:
 
 def _distractors(corpus: list[str], rng: random.Random):  # type: ignore[no-untyped-def]
     counts = collections.Counter(w for text in corpus for w in text.split())
-    words, weights = zip(*counts.items(), strict=True)
+    words = list(counts)
+    cumulative = list(itertools.accumulate(counts[w] for w in words))
     i = 0
     while True:
         i += 1
-        yield f"{i} " + " ".join(rng.choices(words, weights, k=rng.randint(40, 60)))
+        picked = rng.choices(words, cum_weights=cumulative, k=rng.randint(40, 60))
+        yield f"{i} " + " ".join(picked)
 
 
 def _edited(text: str, rng: random.Random) -> str:
