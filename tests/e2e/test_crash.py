@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from copyseal.adapters.home import Home
 from copyseal.core.certificate import verify_certificate
 from copyseal.services.audit import audit_log
 from copyseal.services.registry import Registry
+from copyseal.services.search import rebuild_index
 from tests.support import FakeClock
 
 CHILD = Path(__file__).with_name("crash_child.py")
@@ -52,6 +54,12 @@ def test_sigkill_loses_no_acknowledged_registration(home: Home, round_: int) -> 
             assert registry.work(work_id)["content"]["sha256"] == sha
         report = audit_log(store, home.log_signer.verifier)
         assert report.ok, report.problems[:3]
+        # The similarity index was written in the same transactions: it is exactly what a
+        # rebuild from the log makes.
+        before = _index_rows(home)
+        assert before, "the registered texts were indexed"
+        rebuild_index(store)
+        assert _index_rows(home) == before
         size = store.tree_size()
         assert size >= len(acked)
         latest = store.latest_checkpoint()
@@ -62,3 +70,8 @@ def test_sigkill_loses_no_acknowledged_registration(home: Home, round_: int) -> 
     finally:
         registry.close()
         store.close()
+
+
+def _index_rows(home: Home) -> set[tuple[int, int]]:
+    with sqlite3.connect(home.path / "copyseal.db") as db:
+        return {(k, e) for k, e in db.execute("SELECT key, entry FROM fp_keys")}
