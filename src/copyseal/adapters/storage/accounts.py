@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from copyseal.adapters.storage.sqlite_common import connect, translate
 from copyseal.domain.accounts import Account, AccountKey, ApiToken, Session
-from copyseal.errors import ConflictError, CopysealError, Unavailable
+from copyseal.errors import ConflictError, CopysealError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -51,22 +52,15 @@ CREATE INDEX IF NOT EXISTS api_tokens_account ON api_tokens (account_id);
 
 
 def _translate(exc: sqlite3.Error) -> CopysealError:
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-        return Unavailable("the account store is busy; try again", retry_after=1.0)
-    return CopysealError(f"account store error: {text}")
+    return translate(exc, "account store")
 
 
 class SqliteAccountStore:
     """A :class:`copyseal.domain.accounts.AccountStore` on one SQLite file."""
 
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
+        self._conn = connect(path, what="account store", timeout=busy_timeout_s)
         try:
-            self._conn = sqlite3.connect(
-                str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:

@@ -13,9 +13,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from copyseal.adapters.storage.sqlite_common import connect, translate
 from copyseal.core.anchor import Anchor
 from copyseal.domain.anchors import AnchoredCheckpoint
-from copyseal.errors import CopysealError, Unavailable
+from copyseal.errors import CopysealError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS anchors (
@@ -51,10 +52,7 @@ def _record(row: Any) -> AnchoredCheckpoint:
 
 
 def _translate(exc: sqlite3.Error) -> CopysealError:
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-        return Unavailable("the anchor store is busy; try again", retry_after=1.0)
-    return CopysealError(f"anchor store error: {text}")
+    return translate(exc, "anchor store")
 
 
 class SqliteAnchorStore:
@@ -62,15 +60,7 @@ class SqliteAnchorStore:
 
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
         self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(
-                str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        self._conn = connect(path, what="anchor store", timeout=busy_timeout_s, schema=_SCHEMA)
 
     def add(self, record: AnchoredCheckpoint) -> None:
         a = record.anchor

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from copyseal.adapters.storage.sqlite_common import connect, translate
 from copyseal.domain.catalog import CatalogEntry
-from copyseal.errors import CopysealError, Unavailable
+from copyseal.errors import CopysealError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalog (
@@ -35,10 +36,7 @@ MAX_OWNERS = 100
 
 
 def _translate(exc: sqlite3.Error) -> CopysealError:
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-        return Unavailable("the catalogue is busy; try again", retry_after=1.0)
-    return CopysealError(f"catalogue error: {text}")
+    return translate(exc, "catalogue")
 
 
 def fold(text: str) -> str:
@@ -55,15 +53,7 @@ class SqliteWorkCatalog:
 
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
         self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(
-                str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        self._conn = connect(path, what="catalogue", timeout=busy_timeout_s, schema=_SCHEMA)
 
     def through(self) -> int:
         with self._lock:

@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from copyseal.adapters.storage.sqlite_common import connect, translate
 from copyseal.domain.log import Entry, StoredCheckpoint
-from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
+from copyseal.errors import ConflictError, CopysealError, NotFound
 
 SCHEMA_VERSION = "1"
 
@@ -81,10 +82,7 @@ def _entry(row: Any) -> Entry:
 
 
 def _translate(exc: sqlite3.Error) -> CopysealError:
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-        return Unavailable("the store is busy; try again", retry_after=1.0)
-    return CopysealError(f"store error: {text}")
+    return translate(exc, "log store")
 
 
 class _Reads:
@@ -239,15 +237,7 @@ class SqliteLogStore(_Reads):
             conn.commit()
 
     def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
+        conn = connect(self.path, what="log store", timeout=self._timeout)
         with self._all_lock:
             self._all.append(conn)
         return conn

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from copyseal.adapters.keystore import write_private_file
+from copyseal.adapters.storage.sqlite_common import connect, translate
 from copyseal.core.note import ALG_COSIGNATURE_V1, ALG_ED25519, NoteSigner, NoteVerifier
 from copyseal.domain.witness import WitnessedCheckpoint
 from copyseal.errors import (
@@ -28,7 +29,6 @@ from copyseal.errors import (
     InvalidInput,
     MalformedDocument,
     NotFound,
-    Unavailable,
 )
 
 HOME_ENV = "COPYSEAL_WITNESS_HOME"  # names the home for the CLI and for the server's factory
@@ -55,10 +55,7 @@ CREATE TABLE IF NOT EXISTS logs (
 
 
 def _translate(exc: sqlite3.Error) -> CopysealError:
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
-        return Unavailable("the witness store is busy; try again", retry_after=1.0)
-    return CopysealError(f"witness store error: {text}")
+    return translate(exc, "witness store")
 
 
 class SqliteWitnessStore:
@@ -67,14 +64,10 @@ class SqliteWitnessStore:
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
         self.path = str(path)
         self._lock = threading.Lock()
+        self._conn = connect(
+            self.path, what="witness store", timeout=busy_timeout_s, schema=_SCHEMA
+        )
         try:
-            self._conn = sqlite3.connect(
-                self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._conn.executescript(_SCHEMA)
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
             )
