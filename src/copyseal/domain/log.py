@@ -13,6 +13,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from copyseal.core import merkle
+from copyseal.core.claims import Claim, content_key
 from copyseal.core.workid import compute_work_id
 
 
@@ -32,6 +34,20 @@ class Entry:
     @property
     def work_id(self) -> str:
         return compute_work_id(self.index, self.leaf_hash)
+
+    @classmethod
+    def of(cls, index: int, leaf: bytes, claim: Claim, logged_at: str) -> Entry:
+        """The entry of ``claim`` logged as ``leaf`` at ``index``, with its look-up columns."""
+        return cls(
+            index=index,
+            leaf=leaf,
+            leaf_hash=merkle.leaf_hash(leaf),
+            type=claim.type,
+            signer=claim.signer,
+            nonce=claim.nonce,
+            content_sha256=content_key(claim.type, claim.body),
+            logged_at=logged_at,
+        )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from copyseal.core import merkle
-from copyseal.core.claims import content_key, parse_leaf
+from copyseal.core.claims import parse_leaf
 from copyseal.core.encoding import parse_canonical_json
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, open_checkpoint
 from copyseal.domain.log import Entry, LogStore, LogWriter, StoredCheckpoint
@@ -69,17 +69,7 @@ def entry_from_leaf(index: int, leaf: bytes) -> Entry:
             index=index,
             leaf=leaf.decode("utf-8", "replace"),
         ) from exc
-    content = content_key(claim.type, claim.body)
-    return Entry(
-        index=index,
-        leaf=leaf,
-        leaf_hash=merkle.leaf_hash(leaf),
-        type=claim.type,
-        signer=claim.signer,
-        nonce=claim.nonce,
-        content_sha256=content,
-        logged_at=logged_at,
-    )
+    return Entry.of(index, leaf, claim, logged_at)
 
 
 class Mirror:

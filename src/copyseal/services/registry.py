@@ -207,21 +207,10 @@ class Registry:
                     outcomes.append(found)
                     continue
                 leaves[size] = leaf_object(claim, logged_at)
-                leaf = jcs(leaves[size])
-                content = content_key(claim.type, claim.body)
-                entry = Entry(
-                    index=size,
-                    leaf=leaf,
-                    leaf_hash=merkle.leaf_hash(leaf),
-                    type=claim.type,
-                    signer=claim.signer,
-                    nonce=claim.nonce,
-                    content_sha256=content,
-                    logged_at=logged_at,
-                )
+                entry = Entry.of(size, jcs(leaves[size]), claim, logged_at)
                 seen[(claim.signer, claim.nonce)] = size
-                if content is not None:
-                    seen[(claim.signer, "sha256:" + content)] = size
+                if entry.content_sha256 is not None:
+                    seen[(claim.signer, "sha256:" + entry.content_sha256)] = size
                 new_entries.append(entry)
                 index_keys += index_rows(size, claim)
                 index_links += lineage_links(size, claim)
