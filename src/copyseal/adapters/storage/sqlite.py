@@ -23,6 +23,7 @@ from copyseal.domain.log import Entry, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound
 
 SCHEMA_VERSION = "1"
+WRITER_CACHE_KIB = 64 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -272,6 +273,9 @@ class SqliteLogStore(_Reads):
         conn: sqlite3.Connection | None = getattr(self, "_wconn", None)
         if conn is None:
             conn = self._wconn = self._connect()
+            # The one writer touches index pages all over the file (random similarity keys):
+            # a bounded cache of its own keeps them warm. Readers keep SQLite's default.
+            conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         return conn
 
     def entry(self, index: int) -> Entry | None:
