@@ -39,18 +39,7 @@ certificate_app = typer.Typer(help="Work with certificates: refresh their anchor
 
 
 def _record(record: AnchoredCheckpoint) -> dict[str, Any]:
-    a = record.anchor
-    return {
-        "chain": a.chain,
-        "contract": a.contract,
-        "tx_hash": a.tx_hash,
-        "block_number": a.block_number,
-        "block_timestamp": a.block_timestamp,
-        "origin": a.origin,
-        "size": a.size,
-        "root": a.root.hex(),
-        "gas_used": record.gas_used,
-    }
+    return {**record.anchor.to_dict(), "gas_used": record.gas_used}
 
 
 @app.command()

@@ -71,6 +71,18 @@ class Anchor:
         """The EIP-155 chain ID named by ``chain``."""
         return int(self.chain.removeprefix("eip155:"))
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chain": self.chain,
+            "contract": self.contract,
+            "tx_hash": self.tx_hash,
+            "block_number": self.block_number,
+            "block_timestamp": self.block_timestamp,
+            "origin": self.origin,
+            "size": self.size,
+            "root": self.root.hex(),
+        }
+
 
 @dataclass(frozen=True)
 class AnchorReceipt:
@@ -80,17 +92,9 @@ class AnchorReceipt:
     consistency: tuple[bytes, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        a = self.anchor
         return {
             "type": RECEIPT_TYPE,
-            "chain": a.chain,
-            "contract": a.contract,
-            "tx_hash": a.tx_hash,
-            "block_number": a.block_number,
-            "block_timestamp": a.block_timestamp,
-            "origin": a.origin,
-            "size": a.size,
-            "root": a.root.hex(),
+            **self.anchor.to_dict(),
             "consistency": [p.hex() for p in self.consistency],
         }
 
