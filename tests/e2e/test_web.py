@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,6 @@ pytestmark = [
 
 PASSWORD = "correct horse battery staple"
 POEM = "Light rain on the window\nthe cat asleep on the sill\na kettle hums low"
-HAS_SEARCH = importlib.util.find_spec("copyseal.services.search") is not None
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +161,6 @@ def test_verify_works_without_javascript(browser: Any, base: str, tmp_path: Path
         context.close()
 
 
-@pytest.mark.skipif(not HAS_SEARCH, reason="copyseal.services.search is not installed yet")
 def test_search_finds_an_edited_copy(page: Any) -> None:
     sign_up(page, "weberin")
     original = (

@@ -99,7 +99,7 @@ class CheckText(BaseModel):
 def require_search(svc: Services) -> SimilarityCheck:
     if svc.search is None:
         raise Unavailable(
-            "similarity search is not installed",
+            "similarity search is turned off on this service",
             retry_after=3600,
             hint="Exact look-ups still work: list works by owner or title.",
         )

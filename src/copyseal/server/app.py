@@ -8,7 +8,6 @@ body limits are FastAPI's, per app and per route.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -97,19 +96,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def similarity_search(home: Home, registry: Registry) -> SimilarityCheck | None:
-    """The "who owns this?" use-case, when ``copyseal.services.search`` is installed."""
-    try:
-        module = importlib.import_module("copyseal.services.search")
-    except ImportError:
-        return None
-    factory = getattr(module, "open_search", None)
-    if factory is None:
-        return None
-    found: SimilarityCheck = factory(home=home, registry=registry)
-    return found
-
-
 def anchor_loop(home: Home, store: LogStore) -> tuple[AnchorLoop, AnchorStore] | None:
     """The background anchoring, when the home names a CheckpointAnchor contract."""
     section = chain_section(home.config)
@@ -136,7 +122,7 @@ def create_app(
     random_bytes: Callable[[int], bytes] = os.urandom,
     limiter: RateLimiter | None = None,
     search: SimilarityCheck | None = None,
-    find_search: bool = True,
+    with_search: bool = True,
     password_hasher: PasswordHasher | None = None,
 ) -> FastAPI:
     """The copyseal web service on the home at ``home`` (which must exist)."""
@@ -144,12 +130,8 @@ def create_app(
     opened = Home.open(home)
     database = opened.path / "copyseal.db"
     store = opened.open_store()
-    registry = Registry(
-        store=store,
-        log_signer=opened.log_signer,
-        clock=clock,
-        policy=SimilaritySearch(store=store),
-    )
+    similarity = SimilaritySearch(store=store)
+    registry = Registry(store=store, log_signer=opened.log_signer, clock=clock, policy=similarity)
     anchoring = anchor_loop(opened, store)
     witnesses = configured_witnesses(opened.config)
     cosigning = (
@@ -174,8 +156,8 @@ def create_app(
         log_origin=opened.log_signer.name,
         hasher=password_hasher,
     )
-    if search is None and find_search:
-        search = similarity_search(opened, registry)
+    if search is None and with_search:
+        search = similarity
     submissions = Submissions(
         registry=registry,
         accounts=accounts,

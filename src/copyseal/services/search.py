@@ -394,8 +394,3 @@ def _squatting(match: WorkMatch) -> ConflictError:
         kind=match.kind,
         score=round(match.score, 4),
     )
-
-
-def open_search(*, home: Any, registry: Any) -> SimilaritySearch:
-    """The factory the HTTP service looks up: the search over the registry's store."""
-    return SimilaritySearch(store=registry.store)

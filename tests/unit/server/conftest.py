@@ -21,7 +21,7 @@ PASSWORD = "correct horse battery staple"
 
 def make_client(home: Path, **options: Any) -> TestClient:
     options.setdefault("limiter", RateLimiter(enabled=False))
-    options.setdefault("find_search", False)
+    options.setdefault("with_search", False)
     app = create_app(home, password_hasher=FAST_HASHER, **options)
     return TestClient(app, base_url="https://testserver")
 

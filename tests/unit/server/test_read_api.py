@@ -207,7 +207,7 @@ def test_export_holds_every_certificate_of_the_account(client: TestClient) -> No
 def test_check_is_unavailable_until_search_is_installed(client: TestClient) -> None:
     response = client.post("/api/v1/check", json={"text": "who wrote this?"})
     body = assert_problem(response, 503, "unavailable")
-    assert body["detail"] == "similarity search is not installed"
+    assert body["detail"] == "similarity search is turned off on this service"
     assert response.headers["retry-after"]
     assert client.get("/api/v1/health").json()["similarity_search"] is False
 
