@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import random
+import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,7 +82,20 @@ def test_lookups(store: LogStore) -> None:
         assert writer.find_registration("did:key:zC", "ab" * 32) is None
         replay = writer.find_nonce("did:key:zA", "n0")
         assert replay is not None and replay.index == 0
-        assert writer.last_logged_at() == "2026-11-01T00:00:00.000Z"
+        # The set-wise forms the sequencer uses: one query for a whole batch.
+        nonces = writer.find_nonces(
+            [("did:key:zA", "n0"), ("did:key:zB", "n0"), ("did:key:zB", "n1")]
+        )
+        assert {k: e.index for k, e in nonces.items()} == {
+            ("did:key:zA", "n0"): 0,
+            ("did:key:zB", "n1"): 1,
+        }
+        firsts = writer.find_registrations([("did:key:zA", "ab" * 32), ("did:key:zC", "ab" * 32)])
+        assert {k: e.index for k, e in firsts.items()} == {("did:key:zA", "ab" * 32): 0}
+        assert writer.find_nonces([]) == {} and writer.find_registrations([]) == {}
+        nodes = writer.nodes_at([(0, 0), (0, 1), (1, 0), (0, 2), (5, 0)])
+        assert nodes == {c: writer.read_node(*c) for c in [(0, 0), (0, 1), (1, 0)]}
+        assert writer.head() == (2, "2026-11-01T00:00:00.000Z")
     assert [e.index for e in store.find_content("ab" * 32)] == [0, 1]
 
 
@@ -130,3 +147,75 @@ def test_similarity_index_and_links(store: LogStore) -> None:
         writer.clear_index()
     assert store.similar([10, 11, 12]) == []
     assert store.links(0) == [(1, 0, "version")]  # not derivable from the log: kept
+
+
+def test_index_write_buffer_moves_rows_without_losing_any(tmp_path: Path) -> None:
+    """New index rows go into a small buffer table; each write moves as many older rows,
+    in key order from a sweeping cursor, into the main table. Lookups see both."""
+    store = SqliteLogStore(tmp_path / "log.db", recent_rows=40)
+    rng = random.Random(5)
+    rows: set[tuple[int, int]] = set()
+    try:
+        _append(store, [_entry(i) for i in range(60)])
+        for entry in range(60):
+            keys = [(rng.randrange(1 << 62), entry) for _ in range(7)] + [(entry % 5, entry)]
+            with store.sequencer() as writer:
+                writer.add_index(keys)
+            rows.update(keys)
+        db = sqlite3.connect(tmp_path / "log.db")
+        recent = set(db.execute("SELECT key, entry FROM fp_recent"))
+        main = set(db.execute("SELECT key, entry FROM fp_keys"))
+        assert len(recent) <= 40 and main and not recent & main
+        assert recent | main == rows
+        for key in range(5):  # keys shared by 12 entries each, wherever their rows are
+            assert sorted(store.similar([key])) == list(range(key, 60, 5))
+        # A bulk load (a rebuild) skips the buffer and loads in key order.
+        with store.sequencer() as writer:
+            writer.clear_index()
+            writer.add_index(sorted(rows))
+        assert set(db.execute("SELECT key, entry FROM fp_keys")) == rows
+        assert list(db.execute("SELECT COUNT(*) FROM fp_recent")) == [(0,)]
+        db.close()
+    finally:
+        store.close()
+
+
+def test_writers_in_two_processes_take_turns(tmp_path: Path) -> None:
+    """Each process appends batches read-modify-write style (size, then append); with the
+    store's write lock none is lost and no index is used twice."""
+    path = tmp_path / "log.db"
+    SqliteLogStore(path).close()
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=_append_batches, args=(path, name)) for name in "AB"]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == 0
+    store = SqliteLogStore(path)
+    try:
+        entries = store.entries(0, store.tree_size())
+        assert [e.index for e in entries] == list(range(2 * 20 * 5))
+        assert sorted(e.signer for e in entries) == ["did:key:zA"] * 100 + ["did:key:zB"] * 100
+        checkpoint = store.latest_checkpoint()
+        assert checkpoint is not None and checkpoint.size == 200
+        want = merkle.root_from_leaf_hashes([e.leaf_hash for e in entries])
+        assert merkle.root(200, store.read_node) == want
+    finally:
+        store.close()
+
+
+def _append_batches(path: Path, name: str) -> None:
+    store = SqliteLogStore(path)
+    for batch in range(20):
+        with store.sequencer() as writer:
+            start = writer.tree_size()
+            entries = [
+                replace(_entry(start + i, signer=f"did:key:z{name}"), nonce=f"{name}{batch}.{i}")
+                for i in range(5)
+            ]
+            size, nodes = merkle.append_nodes(
+                start, writer.read_node, (e.leaf_hash for e in entries)
+            )
+            writer.append(entries, nodes, StoredCheckpoint(size, f"note {size}\n", "t"))
+    store.close()

@@ -74,4 +74,10 @@ def test_sigkill_loses_no_acknowledged_registration(home: Home, round_: int) -> 
 
 def _index_rows(home: Home) -> set[tuple[int, int]]:
     with sqlite3.connect(home.path / "copyseal.db") as db:
-        return {(k, e) for k, e in db.execute("SELECT key, entry FROM fp_keys")}
+        # The index is two tables: the write buffer and the main one.
+        rows = db.execute(
+            "SELECT key, entry FROM fp_keys UNION ALL SELECT key, entry FROM fp_recent"
+        )
+        found = [(k, e) for k, e in rows]
+    assert len(found) == len(set(found)), "an index row is in both tables"
+    return set(found)

@@ -135,6 +135,18 @@ def consistency_proof(old_size: int, new_size: int, read: NodeReader) -> list[by
 # -- appending --------------------------------------------------------------------------------
 
 
+def frontier(size: int) -> list[tuple[int, int]]:
+    """The (level, index) of the complete subtrees a tree of ``size`` leaves is made of,
+    largest first. Appending leaves to it, and proving the new leaves, reads no other
+    stored node: a writer can fetch them all at once."""
+    nodes, begin = [], 0
+    for level in reversed(range(size.bit_length())):
+        if size >> level & 1:
+            nodes.append((level, begin >> level))
+            begin += 1 << level
+    return nodes
+
+
 def append_nodes(
     size: int, read: NodeReader, hashes: Iterable[bytes]
 ) -> tuple[int, dict[tuple[int, int], bytes]]:

@@ -23,9 +23,9 @@ from copyseal.core.claims import Claim, content_key, leaf_object, parse_leaf
 from copyseal.core.encoding import jcs, parse_canonical_json
 from copyseal.core.note import Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id, normalise_work_id, parse_work_id
-from copyseal.domain.log import Entry, LogStore, LogWriter, StoredCheckpoint
+from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
-from copyseal.services.search import Assessment, index_rows, lineage_links
+from copyseal.services.search import Assessment, index_keys, lineage_links
 
 Clock = Callable[[], datetime]
 
@@ -62,10 +62,19 @@ class RegistrationPolicy(Protocol):
     def assess(self, claim: Claim, content: bytes | None) -> Assessment: ...
 
 
+@dataclass(frozen=True)
+class _Admitted:
+    """A claim the caller's thread has checked, with what it derived for the sequencer:
+    the links the policy found, and the claim's similarity index keys."""
+
+    claim: Claim
+    links: Sequence[tuple[int, str]]
+    keys: Sequence[int]
+
+
 @dataclass
 class _Request:
-    claims: Sequence[Claim]
-    links: Sequence[Sequence[tuple[int, str]]]
+    claims: Sequence[_Admitted]
     future: Future[list[Registration | CopysealError]] = field(default_factory=Future)
 
 
@@ -107,8 +116,7 @@ class Registry:
         so one bad claim does not sink a batch.
         """
         results: list[Registration | CopysealError | None] = [None] * len(claims)
-        valid: list[Claim] = []
-        links: list[Sequence[tuple[int, str]]] = []
+        valid: list[_Admitted] = []
         slots: list[int] = []
         for i, claim in enumerate(claims):
             try:
@@ -124,11 +132,10 @@ class Registry:
             if assessment.refusal is not None:
                 results[i] = assessment.refusal
                 continue
-            valid.append(claim)
-            links.append(assessment.links)
+            valid.append(_Admitted(claim, assessment.links, index_keys(claim)))
             slots.append(i)
         if valid:
-            for slot, outcome in zip(slots, self._submit(valid, links), strict=True):
+            for slot, outcome in zip(slots, self._submit(valid), strict=True):
                 results[slot] = outcome
         return [r for r in results if r is not None]
 
@@ -138,10 +145,8 @@ class Registry:
             raise outcome
         return outcome
 
-    def _submit(
-        self, claims: Sequence[Claim], links: Sequence[Sequence[tuple[int, str]]]
-    ) -> list[Registration | CopysealError]:
-        request = _Request(claims, links)
+    def _submit(self, claims: Sequence[_Admitted]) -> list[Registration | CopysealError]:
+        request = _Request(claims)
         with self._cond:
             if self._closed:
                 raise Unavailable("the registry is shutting down")
@@ -177,9 +182,8 @@ class Registry:
 
     def _integrate_requests(self, batch: list[_Request]) -> None:
         claims = [c for r in batch for c in r.claims]
-        links = [link for r in batch for link in r.links]
         try:
-            outcomes = self._integrate(claims, links)
+            outcomes = self._integrate(claims)
         except BaseException as exc:  # the whole batch failed: tell every caller
             for request in batch:
                 request.future.set_exception(exc)
@@ -189,67 +193,86 @@ class Registry:
             request.future.set_result(outcomes[pos : pos + len(request.claims)])
             pos += len(request.claims)
 
-    def _integrate(
-        self, claims: Sequence[Claim], links: Sequence[Sequence[tuple[int, str]]]
-    ) -> list[Registration | CopysealError]:
+    def _integrate(self, admitted: Sequence[_Admitted]) -> list[Registration | CopysealError]:
+        """One transaction for the batch. Its reads are a few set-wise queries, not a few per
+        claim: each query gives up the GIL, and in a busy server taking it back can wait."""
         outcomes: list[_Outcome] = []
-        index_keys: list[tuple[int, int]] = []
+        index_rows: list[tuple[int, int]] = []
         index_links: list[tuple[int, int, str]] = []
+        claims = [a.claim for a in admitted]
+        contents = [content_key(c.type, c.body) for c in claims]
+        # The leaves are made before the write lock is taken; another process's writer may
+        # have logged a later time since, and logged_at never goes backwards in the log.
+        logged_at = format_time(self.clock())
+        leaves = [leaf_object(c, logged_at) for c in claims]
+        encoded = [jcs(leaf) for leaf in leaves]
         with self.store.sequencer() as writer:
-            size = start = writer.tree_size()
-            logged_at = max(format_time(self.clock()), writer.last_logged_at() or "")
+            size, last = writer.head()
+            start = size
+            if last is not None and last > logged_at:
+                logged_at = last
+                leaves = [leaf_object(c, logged_at) for c in claims]
+                encoded = [jcs(leaf) for leaf in leaves]
+            replays = writer.find_nonces([(c.signer, c.nonce) for c in claims])
+            registered = writer.find_registrations(
+                [(c.signer, k) for c, k in zip(claims, contents, strict=True) if k is not None]
+            )
             new_entries: list[Entry] = []
-            leaves: dict[int, dict[str, Any]] = {}
+            new_leaves: dict[int, dict[str, Any]] = {}
             seen: dict[tuple[str, str], int] = {}
-            for claim, earlier in zip(claims, links, strict=True):
-                found = self._existing(writer, claim, new_entries, start, seen)
+            for i, (item, content) in enumerate(zip(admitted, contents, strict=True)):
+                claim = item.claim
+                found = self._existing(claim, content, replays, registered, new_entries, seen)
                 if found is not None:
                     outcomes.append(found)
                     continue
-                leaves[size] = leaf_object(claim, logged_at)
-                entry = Entry.of(size, jcs(leaves[size]), claim, logged_at)
+                new_leaves[size] = leaves[i]
+                entry = Entry.of(size, encoded[i], claim, logged_at)
                 seen[(claim.signer, claim.nonce)] = size
-                if entry.content_sha256 is not None:
-                    seen[(claim.signer, "sha256:" + entry.content_sha256)] = size
+                if content is not None:
+                    seen[(claim.signer, "sha256:" + content)] = size
                 new_entries.append(entry)
-                index_keys += index_rows(size, claim)
+                index_rows += [(key, size) for key in item.keys]
                 index_links += lineage_links(size, claim)
-                index_links += [(size, target, kind) for target, kind in earlier]
+                index_links += [(size, target, kind) for target, kind in item.links]
                 outcomes.append(_Pending(size, created=True))
                 size += 1
             if not new_entries:
                 return [self._finish(o, {}, {}, None) for o in outcomes]
-            _, nodes = merkle.append_nodes(
-                start, writer.read_node, (e.leaf_hash for e in new_entries)
+            # The stored nodes that appending and the new leaves' proofs read, in one query.
+            nodes = writer.nodes_at(merkle.frontier(start))
+            _, created = merkle.append_nodes(
+                start, _overlay(nodes, writer.read_node), (e.leaf_hash for e in new_entries)
             )
-            read = _overlay(nodes, writer.read_node)
+            nodes.update(created)
+            read = _overlay(nodes, self.store.read_node)
             checkpoint = Checkpoint(self.origin, size, merkle.root(size, read))
             note = sign_note(checkpoint.to_text(), [self.log_signer]).to_text()
             stored = StoredCheckpoint(size, note, logged_at)
-            writer.append(new_entries, nodes, stored)
-            writer.add_index(index_keys, index_links)
+            writer.append(new_entries, created, stored)
+            writer.add_index(index_rows, index_links)
         by_index = {e.index: e for e in new_entries}
-        return [self._finish(o, by_index, leaves, (stored, read)) for o in outcomes]
+        return [self._finish(o, by_index, new_leaves, (stored, read)) for o in outcomes]
 
     def _existing(
         self,
-        writer: LogWriter,
         claim: Claim,
+        content: str | None,
+        replays: dict[tuple[str, str], Entry],
+        registered: dict[tuple[str, str], Entry],
         batch: list[Entry],
-        start: int,
         seen: dict[tuple[str, str], int],
     ) -> _Outcome | None:
         """An earlier entry this claim repeats: idempotent for the same work, else a conflict."""
-        content = content_key(claim.type, claim.body)
         if (claim.signer, claim.nonce) in seen:
             earlier_index = seen[(claim.signer, claim.nonce)]
-            earlier = batch[earlier_index - start]
+            earlier = batch[earlier_index - batch[0].index]
             if parse_leaf(parse_canonical_json(earlier.leaf))[0] == claim:
                 return _Pending(earlier_index, created=False)
             return ConflictError("this nonce was already used by another claim of this signer")
         if content is not None and (claim.signer, "sha256:" + content) in seen:
             return _Pending(seen[(claim.signer, "sha256:" + content)], created=False)
-        replay = writer.find_nonce(claim.signer, claim.nonce)
+        replay = replays.get((claim.signer, claim.nonce))
         if replay is not None:
             if parse_leaf(parse_canonical_json(replay.leaf))[0] == claim:
                 return self.certificate_for(replay, created=False)
@@ -258,7 +281,7 @@ class Registry:
                 earlier=replay.work_id,
             )
         if content is not None:
-            existing = writer.find_registration(claim.signer, content)
+            existing = registered.get((claim.signer, content))
             if existing is not None:
                 return self.certificate_for(existing, created=False)
         return None

@@ -3,7 +3,7 @@
 - :func:`fingerprint_fields` computes the versioned fingerprints a register claim records
   (text: normalised hash, MinHash, ISCC Text-Code; image: perceptual hashes, ISCC Image-Code;
   other media: none, the exact hash only).
-- :func:`index_rows` derives a work's index keys from its claim alone, so the index is a pure
+- :func:`index_keys` derives a work's index keys from its claim alone, so the index is a pure
   function of the log (``copyseal index rebuild``) and is written in the same transaction as
   the registration.
 - :class:`SimilaritySearch` answers a check: exact copies by content hash, edited copies by
@@ -104,15 +104,15 @@ def _audio_signature(content: bytes, *, iscc: bool) -> AudioSignature | None:
         return None
 
 
-def index_rows(index: int, claim: Claim) -> list[tuple[int, int]]:
-    """The similarity index rows (key, entry) of a logged claim, from its fingerprints.
+def index_keys(claim: Claim) -> list[int]:
+    """The similarity index keys of a claim, from its fingerprints alone.
 
-    Every logged claim is indexed, whichever way it came in, so the index is the same as a
-    rebuild from the log would make."""
-    return _rows_from_fields(index, claim.body.get("fingerprints") or {})
+    Every logged claim is indexed under them, whichever way it came in, so the index is the
+    same as a rebuild from the log would make."""
+    return _keys_from_fields(claim.body.get("fingerprints") or {})
 
 
-def _rows_from_fields(index: int, fields: dict[str, Any]) -> list[tuple[int, int]]:
+def _keys_from_fields(fields: dict[str, Any]) -> list[int]:
     keys: list[int] = []
     if "text_minhash_v1" in fields:
         keys = fx.text_band_keys(TextSignature.from_fields(fields).minhash).tolist()
@@ -120,7 +120,7 @@ def _rows_from_fields(index: int, fields: dict[str, Any]) -> list[tuple[int, int
         keys = fx.image_work_keys(ImageSignature.from_fields(fields))
     elif "audio_chromaprint_v1" in fields:
         keys = audio_index_keys(AudioSignature.from_fields(fields).chromaprint)
-    return [(int(k), index) for k in keys]
+    return [int(k) for k in keys]
 
 
 def lineage_links(index: int, claim: Claim) -> list[tuple[int, int, str]]:
@@ -149,7 +149,8 @@ def rebuild_index(store: LogStore, *, batch: int = 10_000) -> int:
                 # the fields the index and the declared links come from.
                 claim = parse_json(entry.leaf)["claim"]
                 body = claim["body"]
-                keys += _rows_from_fields(entry.index, body.get("fingerprints") or {})
+                fields = body.get("fingerprints") or {}
+                keys += [(k, entry.index) for k in _keys_from_fields(fields)]
                 links += _declared_links(entry.index, claim["type"], body)
             writer.add_index(keys, links)
     return size

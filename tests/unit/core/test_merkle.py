@@ -67,6 +67,33 @@ def test_root_reads_only_the_compact_range(size: int) -> None:
     assert sorted(seen) == sorted(tuple(x) for x in CONSTANTS["compact_trees"][size])
 
 
+@pytest.mark.parametrize("size", range(9))
+def test_frontier_is_the_compact_range(size: int) -> None:
+    assert sorted(merkle.frontier(size)) == sorted(
+        tuple(x) for x in CONSTANTS["compact_trees"][size]
+    )
+
+
+@PROPERTY
+@given(st.integers(0, 300), st.integers(1, 40))
+def test_appending_and_proving_new_leaves_read_only_the_frontier(start: int, count: int) -> None:
+    """What lets a writer fetch, in one query, every stored node a batch needs."""
+    leaves = [filler_hash(i) for i in range(start + count)]
+    old = Tree.of(leaves[:start])
+    read, seen = recording(old.read)
+    size, created = merkle.append_nodes(start, read, leaves[start:])
+
+    def overlay(level: int, index: int) -> bytes:
+        return created[(level, index)] if (level, index) in created else read(level, index)
+
+    root = merkle.root(size, overlay)
+    assert root == merkle.root_from_leaf_hashes(leaves)
+    for index in range(start, size):
+        proof = merkle.inclusion_proof(index, size, overlay)
+        merkle.verify_inclusion(index, size, created[(0, index)], proof, root)
+    assert set(seen) <= set(merkle.frontier(start))
+
+
 def test_hash_domains_differ() -> None:
     assert merkle.leaf_hash(b"") != merkle.node_hash(b"", b"")
     assert merkle.leaf_hash(b"") == bytes.fromhex(CONSTANTS["node_hashes"][0][0])

@@ -3,18 +3,30 @@
 Durability: a batch (entries, tree nodes and its signed checkpoint) is one transaction, and
 the sequencer acknowledges a registration only after that transaction's commit has been
 synced, so an acknowledged registration survives ``kill -9`` and power loss. Concurrent
-registrations in one process share a commit through the sequencer's group commit; several
-processes on one file serialise on ``BEGIN IMMEDIATE``.
+registrations in one process share a commit through the sequencer's group commit; writers
+in several processes take turns on a lock file beside the database.
 
 Every complete-subtree hash is stored (``nodes``), so a proof costs O(log n) reads.
+
+The similarity index has a write buffer. Its keys are random, so inserting a registration's
+64 rows straight into a large (key, entry) B-tree dirties about 64 pages, and every commit
+writes each dirty page to the WAL: the index, not the log, would bound the commit rate. New
+rows go into ``fp_recent``, a small table of the same shape whose pages stay few and hot;
+each transaction then moves as many rows as it added, the next ones in key order after a
+sweeping cursor, into ``fp_keys``, so the rows moved together share pages there. The two
+tables are one index: every row is in exactly one of them, lookups read both, and both are
+written in the registration's own transaction.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +36,9 @@ from copyseal.errors import ConflictError, CopysealError, NotFound
 
 SCHEMA_VERSION = "1"
 WRITER_CACHE_KIB = 64 * 1024
+RECENT_ROWS = 1 << 14
+"""Index rows the write buffer holds before each new row pushes an older one out."""
+_MAX_KEY = (1 << 63) - 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +63,11 @@ CREATE TABLE IF NOT EXISTS nodes (
     PRIMARY KEY (level, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fp_keys (
+    key INTEGER NOT NULL,
+    entry INTEGER NOT NULL,
+    PRIMARY KEY (key, entry)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fp_recent (
     key INTEGER NOT NULL,
     entry INTEGER NOT NULL,
     PRIMARY KEY (key, entry)
@@ -82,6 +102,40 @@ def _entry(row: Any) -> Entry:
     )
 
 
+_MAX_PARAMS = 30_000  # under SQLite's limit of 32,766 bound parameters a statement
+
+
+def _insert(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) -> int:
+    """``head VALUES (…), (…), …`` in as few statements as the parameter limit allows.
+
+    One statement runs without the GIL from start to end; ``executemany`` takes the GIL back
+    after every row, and in a busy server each retake can wait a switch interval.
+    Returns the number of rows changed."""
+    if not rows:
+        return 0
+    width = len(rows[0])
+    per = _MAX_PARAMS // width
+    group = "(" + ",".join("?" * width) + ")"
+    changed = 0
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        params = [value for row in chunk for value in row]
+        changed += conn.execute(f"{head} VALUES {','.join([group] * len(chunk))}", params).rowcount
+    return changed
+
+
+def _lookup(
+    conn: sqlite3.Connection, table: str, select: str, keys: Sequence[tuple[Any, Any]]
+) -> Iterator[list[Any]]:
+    """Rows of ``WITH table AS (VALUES keys…) select``, a few thousand keys a statement."""
+    distinct = list(dict.fromkeys(keys))
+    for start in range(0, len(distinct), _MAX_PARAMS // 2):
+        chunk = distinct[start : start + _MAX_PARAMS // 2]
+        values = ",".join(["(?,?)"] * len(chunk))
+        params = [value for key in chunk for value in key]
+        yield conn.execute(f"WITH {table} AS (VALUES {values}) {select}", params).fetchall()
+
+
 def _translate(exc: sqlite3.Error) -> CopysealError:
     return translate(exc, "log store")
 
@@ -103,21 +157,52 @@ class _Reads:
             raise NotFound(f"tree node ({level}, {index}) is not stored")
         return bytes(row[0])
 
+    def nodes_at(self, coords: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored nodes among ``coords`` (level, index), in one query."""
+        found: dict[tuple[int, int], bytes] = {}
+        for rows in _lookup(
+            self.conn,
+            "want(level, idx)",
+            "SELECT level, idx, hash FROM want JOIN nodes USING (level, idx)",
+            coords,
+        ):
+            found.update(((int(a), int(b)), bytes(h)) for a, b, h in rows)
+        return found
+
     def find_nonce(self, signer: str, nonce: str) -> Entry | None:
-        row = self.conn.execute(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE signer = ? AND nonce = ?",
-            (signer, nonce),
-        ).fetchone()
-        return None if row is None else _entry(row)
+        return self.find_nonces([(signer, nonce)]).get((signer, nonce))
+
+    def find_nonces(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
+        """The entries that used these (signer, nonce) pairs."""
+        found: dict[tuple[str, str], Entry] = {}
+        for rows in _lookup(
+            self.conn,
+            "want(signer, nonce)",
+            f"SELECT {_ENTRY_COLUMNS} FROM want JOIN entries USING (signer, nonce)",
+            keys,
+        ):
+            found.update(((e.signer, e.nonce), e) for e in map(_entry, rows))
+        return found
 
     def find_registration(self, signer: str, content_sha256: str) -> Entry | None:
-        row = self.conn.execute(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries"
-            " WHERE content_sha256 = ? AND signer = ? AND type = 'register'"
-            " ORDER BY idx LIMIT 1",
-            (content_sha256, signer),
-        ).fetchone()
-        return None if row is None else _entry(row)
+        return self.find_registrations([(signer, content_sha256)]).get((signer, content_sha256))
+
+    def find_registrations(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
+        """Each (signer, content SHA-256)'s first register entry, for those that have one."""
+        found: dict[tuple[str, str], Entry] = {}
+        columns = ", ".join(f"e.{c}" for c in _ENTRY_COLUMNS.split(", "))
+        for rows in _lookup(
+            self.conn,
+            "want(s, h)",
+            f"SELECT {columns} FROM want JOIN entries e"
+            " ON e.content_sha256 = want.h AND e.signer = want.s AND e.type = 'register'"
+            " ORDER BY e.idx",
+            keys,
+        ):
+            for e in map(_entry, rows):
+                assert e.content_sha256 is not None
+                found.setdefault((e.signer, e.content_sha256), e)
+        return found
 
     def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]:
         """Entries that share index keys with ``keys``, most shared first."""
@@ -129,8 +214,10 @@ class _Reads:
             chunk = unique[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for entry, shared in self.conn.execute(
-                f"SELECT entry, COUNT(*) FROM fp_keys WHERE key IN ({marks}) GROUP BY entry",
-                chunk,
+                "SELECT entry, COUNT(*) FROM ("
+                f"SELECT entry FROM fp_keys WHERE key IN ({marks}) UNION ALL "
+                f"SELECT entry FROM fp_recent WHERE key IN ({marks})) GROUP BY entry",
+                chunk + chunk,
             ):
                 counts[entry] = counts.get(entry, 0) + shared
         ranked = sorted(counts, key=lambda e: (-counts[e], e))
@@ -145,16 +232,29 @@ class _Reads:
         ).fetchall()
         return [(int(a), int(b), str(k)) for a, b, k in rows]
 
-    def last_logged_at(self) -> str | None:
+    def head(self) -> tuple[int, str | None]:
+        """The tree size and the last entry's ``logged_at`` (None while empty)."""
         row = self.conn.execute(
-            "SELECT logged_at FROM entries ORDER BY idx DESC LIMIT 1"
+            "SELECT idx, logged_at FROM entries ORDER BY idx DESC LIMIT 1"
         ).fetchone()
-        return None if row is None else str(row[0])
+        return (0, None) if row is None else (int(row[0]) + 1, str(row[1]))
+
+
+@dataclass
+class _Buffer:
+    """This process's view of the index write buffer: where the sweep is, and about how many
+    rows wait (other processes' writers add theirs; a recount now and then corrects it)."""
+
+    limit: int
+    cursor: int = 0
+    rows: int | None = None
+    writes: int = 0
 
 
 class _Writer(_Reads):
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, buffer: _Buffer) -> None:
         self.conn = conn
+        self.buffer = buffer
 
     def append(
         self,
@@ -174,16 +274,49 @@ class _Writer(_Reads):
     ) -> None:
         """Index rows (key, entry) and links (entry, target, kind), in this transaction."""
         try:
-            self.conn.executemany("INSERT OR IGNORE INTO fp_keys (key, entry) VALUES (?, ?)", keys)
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO links (entry, target, kind) VALUES (?, ?, ?)", links
-            )
+            rows = list(keys)
+            if len(rows) >= self.buffer.limit:  # a bulk load (a rebuild): in key order, direct
+                rows.sort()
+                _insert(self.conn, "INSERT OR IGNORE INTO fp_keys (key, entry)", rows)
+            elif rows:
+                added = _insert(self.conn, "INSERT OR IGNORE INTO fp_recent (key, entry)", rows)
+                self._sweep(added)
+            _insert(self.conn, "INSERT OR IGNORE INTO links (entry, target, kind)", list(links))
         except sqlite3.Error as exc:
             raise _translate(exc) from exc
+
+    def _sweep(self, added: int) -> None:
+        """Keep the write buffer near its limit: move the rows past it into ``fp_keys``,
+        the next ones in key order from the cursor (wrapping round at the largest key)."""
+        buffer = self.buffer
+        buffer.writes += 1
+        if buffer.rows is None or buffer.writes % 1024 == 0:
+            buffer.rows = int(self.conn.execute("SELECT COUNT(*) FROM fp_recent").fetchone()[0])
+        else:
+            buffer.rows += added
+        excess = buffer.rows - buffer.limit
+        if excess <= 0:
+            return
+        row = self.conn.execute(
+            "SELECT key FROM fp_recent WHERE key >= ? ORDER BY key LIMIT 1 OFFSET ?",
+            (buffer.cursor, excess - 1),
+        ).fetchone()
+        upper = _MAX_KEY if row is None else int(row[0])
+        span = (buffer.cursor, upper)
+        self.conn.execute(
+            "INSERT OR IGNORE INTO fp_keys (key, entry)"
+            " SELECT key, entry FROM fp_recent WHERE key BETWEEN ? AND ?",
+            span,
+        )
+        moved = self.conn.execute("DELETE FROM fp_recent WHERE key BETWEEN ? AND ?", span).rowcount
+        buffer.rows -= moved
+        buffer.cursor = 0 if upper == _MAX_KEY else upper + 1
 
     def clear_index(self) -> None:
         """Drop the similarity index rows and the links a rebuild re-derives from claims."""
         self.conn.execute("DELETE FROM fp_keys")
+        self.conn.execute("DELETE FROM fp_recent")
+        self.buffer.rows = 0
         self.conn.execute("DELETE FROM links WHERE kind IN ('derivative', 'dispute')")
 
     def _append(
@@ -192,8 +325,9 @@ class _Writer(_Reads):
         nodes: Mapping[tuple[int, int], bytes],
         checkpoint: StoredCheckpoint | None,
     ) -> None:
-        self.conn.executemany(
-            f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        _insert(
+            self.conn,
+            f"INSERT INTO entries ({_ENTRY_COLUMNS})",
             [
                 (
                     e.index,
@@ -208,8 +342,9 @@ class _Writer(_Reads):
                 for e in entries
             ],
         )
-        self.conn.executemany(
-            "INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)",
+        _insert(
+            self.conn,
+            "INSERT INTO nodes (level, idx, hash)",
             [(level, index, h) for (level, index), h in nodes.items()],
         )
         if checkpoint is not None:
@@ -222,8 +357,11 @@ class _Writer(_Reads):
 class SqliteLogStore(_Reads):
     """A :class:`copyseal.domain.log.LogStore` on one SQLite file."""
 
-    def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, path: Path | str, *, busy_timeout_s: float = 30.0, recent_rows: int = RECENT_ROWS
+    ) -> None:
         self.path = str(path)
+        self._buffer = _Buffer(limit=recent_rows)
         self._timeout = busy_timeout_s
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -252,14 +390,14 @@ class SqliteLogStore(_Reads):
 
     @contextmanager
     def sequencer(self) -> Iterator[_Writer]:
-        with self._write_lock:
+        with self._write_lock, self._process_lock():
             conn = self._writer_conn()
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise _translate(exc) from exc
             try:
-                yield _Writer(conn)
+                yield _Writer(conn, self._buffer)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -268,6 +406,18 @@ class SqliteLogStore(_Reads):
             except sqlite3.Error as exc:
                 conn.execute("ROLLBACK")
                 raise _translate(exc) from exc
+
+    @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        """Writers in other processes queue in the kernel, on an exclusive ``flock`` of a file
+        beside the database, and get the turn as soon as it is free; on SQLite's busy
+        timeout alone they would poll for it with growing sleeps."""
+        fd = os.open(self.path + "-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # which releases the lock
 
     def _writer_conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self, "_wconn", None)
