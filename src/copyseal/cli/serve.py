@@ -20,6 +20,12 @@ from copyseal.cli.common import HomeOption, err, home_path, run
 FACTORY = "copyseal.server.app:app_from_env"
 
 
+def default_workers() -> int:
+    """One worker process per CPU, at most 4: Python runs one thread at a time per process,
+    and more writers than that only queue for the store's write lock."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def _ensure_home(path: Path) -> None:
     if (path / "config.json").exists():
         return
@@ -38,6 +44,13 @@ def serve(
     ),
     rate_limit: bool = typer.Option(True, help="Per-client rate limits (on by default)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    workers: int = typer.Option(
+        default_workers(),
+        "--workers",
+        min=1,
+        help="Worker processes (default: one per CPU, at most 4). They share the store; "
+        "their writers take turns.",
+    ),
 ) -> None:
     """Serve the API and web UI (initialises the home on first start)."""
 
@@ -46,9 +59,10 @@ def serve(
         _ensure_home(path)
         os.environ["COPYSEAL_HOME"] = str(path)
         os.environ["COPYSEAL_RATE_LIMIT"] = "1" if rate_limit else "0"
+        os.environ["COPYSEAL_WORKERS"] = str(workers)
         if public_url:
             os.environ["COPYSEAL_PUBLIC_URL"] = public_url
-        err.print(f"copyseal on http://{host}:{port} (home {path})")
+        err.print(f"copyseal on http://{host}:{port} (home {path}, {workers} worker(s))")
         uvicorn.run(
             FACTORY,
             factory=True,
@@ -57,6 +71,7 @@ def serve(
             log_level=log_level,
             proxy_headers=True,
             access_log=log_level == "debug",
+            workers=workers,
         )
 
     run(False, action)

@@ -8,6 +8,7 @@ body limits are FastAPI's, per app and per route.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -47,7 +48,7 @@ from copyseal.server import (
 from copyseal.server.batching import RegistrationBatcher
 from copyseal.server.deps import Services, Settings, SimilarityCheck
 from copyseal.server.problems import handle_error
-from copyseal.server.ratelimit import RateLimiter
+from copyseal.server.ratelimit import DEFAULT_RATES, RateLimiter, shares
 from copyseal.server.rendering import STATIC
 from copyseal.services.accounts import Accounts
 from copyseal.services.anchoring import Anchorer, AnchorLoop, AnchorSchedule
@@ -58,7 +59,7 @@ from copyseal.services.tiles import LogTiles
 from copyseal.services.witnessing import Cosigner, CosignLoop, configured_witnesses
 from copyseal.services.works import Works
 
-SWITCH_INTERVAL_S = 0.0005
+SWITCH_INTERVAL_S = 0.0001
 THREADS = 128  # registrations block on the group commit; let many wait on one fsync
 
 CSP = (
@@ -112,6 +113,19 @@ def anchor_loop(home: Home, store: LogStore) -> tuple[AnchorLoop, AnchorStore] |
         store=store, anchors=anchors, chain=EvmChain(settings), log_key=home.log_signer.verifier
     )
     return AnchorLoop(anchorer, AnchorSchedule.from_config(section)), anchors
+
+
+def claim_background(home: Path) -> int | None:
+    """Of the service's worker processes, the one that holds the home's background lock runs
+    the anchoring and cosigning loops; a worker that replaces it takes the lock over.
+    Returns the lock's descriptor (held until the process ends), or None if another has it."""
+    fd = os.open(home / "background.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def create_app(
@@ -184,17 +198,22 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         # Short GIL turns: a thread woken by a commit should not wait 5 ms behind the loop.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        if anchoring is not None:
-            anchoring[0].start()
-        if cosigning is not None:
-            cosigning.start()
+        background = None
+        if anchoring is not None or cosigning is not None:
+            background = claim_background(opened.path)
+        if background is not None:
+            for loop in (anchoring[0] if anchoring else None, cosigning):
+                if loop is not None:
+                    loop.start()
         try:
             yield
         finally:
-            if cosigning is not None:
-                cosigning.stop()
-            if anchoring is not None:
-                anchoring[0].stop()
+            if background is not None:
+                if cosigning is not None:
+                    cosigning.stop()
+                if anchoring is not None:
+                    anchoring[0].stop()
+                os.close(background)
             anchor_receipts.close()
             registry.close()
             for closable in (account_store, catalog, store):
@@ -238,8 +257,12 @@ def create_app(
 def app_from_env() -> FastAPI:
     """The app for ``copyseal serve`` and ``uvicorn --factory``, configured by environment:
     ``COPYSEAL_HOME`` (default ./data), ``COPYSEAL_PUBLIC_URL``, ``COPYSEAL_RATE_LIMIT``
-    (``0`` turns the per-client limits off, e.g. for a load test)."""
+    (``0`` turns the per-client limits off, e.g. for a load test), ``COPYSEAL_WORKERS`` (the
+    number of worker processes, each of which enforces its share of the rate limits)."""
     home = Path(os.environ.get("COPYSEAL_HOME", "data"))
     settings = Settings(public_url=os.environ.get("COPYSEAL_PUBLIC_URL") or None)
-    limiter = RateLimiter(enabled=os.environ.get("COPYSEAL_RATE_LIMIT", "1") != "0")
+    workers = max(1, int(os.environ.get("COPYSEAL_WORKERS", "1")))
+    limiter = RateLimiter(
+        shares(DEFAULT_RATES, workers), enabled=os.environ.get("COPYSEAL_RATE_LIMIT", "1") != "0"
+    )
     return create_app(home, settings=settings, limiter=limiter)

@@ -5,8 +5,9 @@ Rate limits: one token bucket per (client, class of request), in process.
 A bucket holds up to ``burst`` tokens and refills at ``per_second``; a request takes one
 token or is refused with :class:`RateLimited`, whose ``retry_after`` is the time until a token
 is back. Classes keep cheap reads from starving behind costly writes and keep password
-guessing slow. Buckets live in this process only: with several processes behind a balancer,
-each enforces its own share.
+guessing slow. Buckets live in this process only: ``copyseal serve --workers N`` gives each
+worker process a ``1/N`` share of every rate (:func:`shares`), as a client's connections are
+spread over them.
 
 The check runs in the route (``limited_route``), before the request body is read, so a
 refused client costs a header parse, and its error goes through the one problem handler.
@@ -80,6 +81,14 @@ class RateLimiter:
             self._buckets[key] = (tokens - 1.0, now)
             while len(self._buckets) > self.max_clients:
                 self._buckets.popitem(last=False)  # the least recently seen client
+
+
+def shares(rates: dict[str, Rate], processes: int) -> dict[str, Rate]:
+    """One of ``processes`` workers' share of ``rates``."""
+    return {
+        kind: Rate(rate.per_second / processes, max(1, rate.burst // processes))
+        for kind, rate in rates.items()
+    }
 
 
 def client_key(request: Request) -> str:

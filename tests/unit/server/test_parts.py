@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 
 from copyseal.adapters.sealing import AesGcmSealer
 from copyseal.errors import RateLimited, VerificationError
+from copyseal.server.app import claim_background
 from copyseal.server.qr import qr_matrix, qr_svg
-from copyseal.server.ratelimit import Rate, RateLimiter
+from copyseal.server.ratelimit import Rate, RateLimiter, shares
 from copyseal.server.web_search import segments
 
 
@@ -25,6 +28,26 @@ def test_token_bucket_refills_and_says_when() -> None:
     now[0] = 0.5
     limiter.take("a", "write")
     limiter.take("a", "unknown-kind")  # kinds without a rate are not limited
+
+
+def test_each_worker_process_enforces_its_share() -> None:
+    rates = {"write": Rate(per_second=20.0, burst=100), "auth": Rate(per_second=0.2, burst=1)}
+    assert shares(rates, 1) == rates
+    assert shares(rates, 4) == {
+        "write": Rate(per_second=5.0, burst=25),
+        "auth": Rate(per_second=0.05, burst=1),  # never a bucket that admits nothing
+    }
+
+
+def test_one_worker_process_runs_the_background_loops(tmp_path: Path) -> None:
+    first = claim_background(tmp_path)
+    assert first is not None
+    # Another worker (flock locks belong to open file descriptions, so this stands for one).
+    assert claim_background(tmp_path) is None
+    os.close(first)  # the first worker ends: a replacement takes the turn over
+    second = claim_background(tmp_path)
+    assert second is not None
+    os.close(second)
 
 
 def test_limiter_forgets_the_least_recent_clients() -> None:
