@@ -5,8 +5,10 @@ The store keeps the index as integer rows, e.g. in SQLite::
     CREATE TABLE fp_keys (key INTEGER NOT NULL, work INTEGER NOT NULL,
                           PRIMARY KEY (key, work)) WITHOUT ROWID;
 
-written in the same transaction as the registration, from the claim's fingerprints only, so
-``copyseal index rebuild`` can recompute every row from the log. A check computes the query's
+(with a small write buffer of the same shape in front of it, ``fp_recent``; see
+``docs/architecture.md``) written in the same transaction as the registration, from the
+claim's fingerprints only, so ``copyseal index rebuild`` can recompute every row from the
+log. A check computes the query's
 keys here, fetches the works that share at least one key (one index seek per key), loads their
 signatures, and hands them back to :func:`score_text` / :func:`score_image` and
 :func:`rank_matches`. Memory stays in the store's page cache: nothing here holds per-work state
