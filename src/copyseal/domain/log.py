@@ -121,8 +121,22 @@ class LogStore(Protocol):
 
     def find_content(self, content_sha256: str) -> list[Entry]: ...
 
+    def find_contents(self, hashes: Iterable[str]) -> dict[str, list[Entry]]:
+        """:meth:`find_content` for many hashes at once (absent ones are left out)."""
+        ...
+
+    def entries_at(self, indices: Iterable[int]) -> dict[int, Entry]:
+        """The entries at these indices, those that exist."""
+        ...
+
     def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]:
         """Entries sharing similarity index keys with ``keys``, most shared first."""
+        ...
+
+    def similar_many(
+        self, queries: Sequence[Sequence[int]], *, limit: int = 200
+    ) -> list[list[int]]:
+        """:meth:`similar` for many queries at once."""
         ...
 
     def links(self, entry: int) -> list[tuple[int, int, str]]:

@@ -59,7 +59,11 @@ _Outcome = Registration | CopysealError | _Pending
 
 
 class RegistrationPolicy(Protocol):
-    def assess(self, claim: Claim, content: bytes | None) -> Assessment: ...
+    def assess_many(
+        self, claims: Sequence[Claim], contents: Sequence[bytes | None]
+    ) -> list[Assessment]:
+        """One verdict per claim (a refusal, or the links to record)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -116,23 +120,27 @@ class Registry:
         so one bad claim does not sink a batch.
         """
         results: list[Registration | CopysealError | None] = [None] * len(claims)
-        valid: list[_Admitted] = []
-        slots: list[int] = []
+        checked: list[int] = []
         for i, claim in enumerate(claims):
             try:
                 claim.verify()
-                assessment = (
-                    self.policy.assess(claim, contents[i] if contents else None)
-                    if self.policy is not None
-                    else Assessment()
-                )
+                checked.append(i)
             except CopysealError as exc:
                 results[i] = exc
-                continue
+        assessments = (
+            self.policy.assess_many(
+                [claims[i] for i in checked], [contents[i] if contents else None for i in checked]
+            )
+            if self.policy is not None
+            else [Assessment()] * len(checked)
+        )
+        valid: list[_Admitted] = []
+        slots: list[int] = []
+        for i, assessment in zip(checked, assessments, strict=True):
             if assessment.refusal is not None:
                 results[i] = assessment.refusal
                 continue
-            valid.append(_Admitted(claim, assessment.links, index_keys(claim)))
+            valid.append(_Admitted(claims[i], assessment.links, index_keys(claims[i])))
             slots.append(i)
         if valid:
             for slot, outcome in zip(slots, self._submit(valid), strict=True):

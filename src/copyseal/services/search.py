@@ -9,7 +9,7 @@
 - :class:`SimilaritySearch` answers a check: exact copies by content hash, edited copies by
   index candidates verified against the candidates' claimed fingerprints, ranked, with the
   earliest registration of each cluster marked as the original.
-- :meth:`SimilaritySearch.assess` is the registry's anti-squatting policy: content that
+- :meth:`SimilaritySearch.assess_many` is the registry's anti-squatting policy: content that
   matches another creator's earlier work is refused with a conflict naming it, unless the
   claim declares that work as a parent (``derivative_of``) or is a ``dispute``; a creator's own
   edited version is accepted and linked to the earlier one.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,7 +40,7 @@ from copyseal.fingerprint.audio import (
     is_audio_match,
 )
 from copyseal.fingerprint.image import ImageSignature, image_fingerprint, image_query
-from copyseal.fingerprint.text import TextSignature, text_features, text_fingerprint
+from copyseal.fingerprint.text import TextFeatures, TextSignature, text_features, text_fingerprint
 
 MAX_CANDIDATES = 200
 
@@ -232,29 +232,30 @@ class SimilaritySearch:
             raise EmptyContent("nothing to check")
         if not 1 <= top_k <= 100:
             raise InvalidInput("top must be between 1 and 100")
-        exact = {
-            e.index: e
-            for e in self.store.find_content(hashlib.sha256(content).hexdigest())
-            if e.type == "register"
-        }
         kind = media_kind(media_type)
         if kind == "text":
-            matches = self._text_matches(decode_text(content), exact)
-        elif kind == "image":
+            described = self._check_texts([_text_query(content)], top_k)[0]
+            if passages:
+                text = content.decode("utf-8")
+                described = [replace(m, shared_passages=self._passages(text, m)) for m in described]
+            return described
+        sha256 = hashlib.sha256(content).hexdigest()
+        exact = _registered(self.store.find_contents([sha256]).get(sha256, []))
+        if kind == "image":
             matches = self._image_matches(content, exact)
         elif kind == "audio":
             matches = self._audio_matches(content, exact)
         else:
             matches = []
-        matches += [
+        return self._ranked(matches, exact, top_k)
+
+    def _ranked(
+        self, matches: list[fx.Match], exact: dict[int, Entry], top_k: int
+    ) -> list[WorkMatch]:
+        matches = matches + [
             fx.Match(i, i, fx.EXACT, 1.0, {}) for i in exact if i not in {m.work for m in matches}
         ]
-        ranked = fx.rank_matches(matches, top=top_k)
-        described = [self._describe(m) for m in ranked]
-        if kind == "text" and passages:
-            text = content.decode("utf-8")
-            described = [replace(m, shared_passages=self._passages(text, m)) for m in described]
-        return described
+        return [self._describe(m) for m in fx.rank_matches(matches, top=top_k)]
 
     def _passages(self, text: str, match: WorkMatch) -> tuple[tuple[int, int], ...]:
         entry = self.store.entry(match.index)
@@ -266,41 +267,55 @@ class SimilaritySearch:
         return shared_passages(text, TextSignature.from_fields(fields))
 
     def _candidates(self, keys: Sequence[int], field: str) -> list[tuple[int, dict[str, Any]]]:
-        """Index candidates with a ``field`` fingerprint: (entry index, fingerprints).
+        """Index candidates with a ``field`` fingerprint: (entry index, fingerprints)."""
+        found = self._fingerprints(self.store.similar(keys, limit=MAX_CANDIDATES), field)
+        return list(found.items())
+
+    def _fingerprints(self, indices: Iterable[int], field: str) -> dict[int, dict[str, Any]]:
+        """The fingerprints of the register entries among ``indices`` that have ``field``.
 
         The leaves were validated when they were logged, so only the fingerprints are read;
         they are decoded strictly by the signature classes."""
-        found = []
-        for index in self.store.similar(keys, limit=MAX_CANDIDATES):
-            entry = self.store.entry(index)
-            if entry is None or entry.type != "register":
+        found = {}
+        for index, entry in sorted(self.store.entries_at(indices).items()):
+            if entry.type != "register":
                 continue
             fields = parse_json(entry.leaf)["claim"]["body"].get("fingerprints", {})
             if field in fields:
-                found.append((index, fields))
+                found[index] = fields
         return found
 
-    def _text_matches(self, text: str, exact: dict[int, Entry]) -> list[fx.Match]:
-        try:
-            features = text_features(text)
-        except EmptyContent:
-            raise
-        except InvalidInput:  # too short to fingerprint: exact copies only
-            return []
-        candidates = self._candidates(fx.text_query_keys(features).tolist(), "text_minhash_v1")
-        if not candidates:
-            return []
-        signatures = [TextSignature.from_fields(fields) for _, fields in candidates]
-        indices = [index for index, _ in candidates]
-        matches = fx.score_text(
-            features,
-            indices,
-            indices,
-            np.stack([s.minhash for s in signatures]),
-            [s.shingles for s in signatures],
-            [s.sha256_norm for s in signatures],
+    def _check_texts(self, queries: Sequence[_TextQuery], top_k: int) -> list[list[WorkMatch]]:
+        """Checks of many texts together: one index pass, one read of every candidate."""
+        exact = self.store.find_contents(q.sha256 for q in queries)
+        keyed = [q.features for q in queries if q.features is not None]
+        found = self.store.similar_many(
+            [fx.text_query_keys(f).tolist() for f in keyed], limit=MAX_CANDIDATES
         )
-        return [replace(m, kind=fx.EXACT, score=1.0) if m.work in exact else m for m in matches]
+        fields = self._fingerprints({i for c in found for i in c}, "text_minhash_v1")
+        signatures = {i: TextSignature.from_fields(f) for i, f in fields.items()}
+        candidates = iter(found)
+        results = []
+        for query in queries:
+            registered = _registered(exact.get(query.sha256, []))
+            matches: list[fx.Match] = []
+            if query.features is not None:
+                indices = [i for i in next(candidates) if i in signatures]
+                if indices:
+                    matches = fx.score_text(
+                        query.features,
+                        indices,
+                        indices,
+                        np.stack([signatures[i].minhash for i in indices]),
+                        [signatures[i].shingles for i in indices],
+                        [signatures[i].sha256_norm for i in indices],
+                    )
+                matches = [
+                    replace(m, kind=fx.EXACT, score=1.0) if m.work in registered else m
+                    for m in matches
+                ]
+            results.append(self._ranked(matches, registered, top_k))
+        return results
 
     def _image_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
         query = image_query(decode_image(content))
@@ -348,38 +363,96 @@ class SimilaritySearch:
 
     # -- registration policy -------------------------------------------------------------------
 
-    def assess(self, claim: Claim, content: bytes | None) -> Assessment:
+    def assess_many(
+        self, claims: Sequence[Claim], contents: Sequence[bytes | None]
+    ) -> list[Assessment]:
         """Refuse a near-copy of another creator's earlier work unless declared; link a
-        creator's own earlier version, and declared parents."""
-        if claim.type != "register" or "commitment" in claim.body["content"]:
-            return Assessment()
-        if content is None:
-            # A claim submitted without its content can be held only to its exact hash.
-            return self._assess_exact(claim)
-        media_type = claim.body["content"]["media_type"]
+        creator's own earlier version, and declared parents. One verdict per claim; the
+        texts of a batch are checked together."""
+        verdicts: list[Assessment | None] = [None] * len(claims)
+        texts: list[tuple[int, set[str], _TextQuery]] = []
+        by_hash: list[int] = []
+        for i, (claim, content) in enumerate(zip(claims, contents, strict=True)):
+            try:
+                if claim.type != "register" or "commitment" in claim.body["content"]:
+                    verdicts[i] = Assessment()
+                elif content is None:
+                    # A claim submitted without its content can be held only to its exact hash.
+                    by_hash.append(i)
+                else:
+                    parents = self._parents(claim)
+                    media_type = claim.body["content"]["media_type"]
+                    if media_kind(media_type) == "text":
+                        texts.append((i, parents, _text_query(content)))
+                    else:
+                        found = self.check(content, media_type, top_k=20, passages=False)
+                        verdicts[i] = _verdict(claim, parents, found)
+            except CopysealError as exc:
+                verdicts[i] = Assessment(refusal=exc)
+        if texts:
+            checked = self._check_texts([query for _, _, query in texts], top_k=20)
+            for (i, parents, _), found in zip(texts, checked, strict=True):
+                verdicts[i] = _verdict(claims[i], parents, found)
+        if by_hash:
+            exact = self._assess_exact([claims[i] for i in by_hash])
+            for i, verdict in zip(by_hash, exact, strict=True):
+                verdicts[i] = verdict
+        return [v if v is not None else Assessment() for v in verdicts]
+
+    def _parents(self, claim: Claim) -> set[str]:
         parents = set(claim.body.get("derivative_of", []))
         for parent in parents:
             entry = self.store.entry(parse_work_id(parent))
             if entry is None or entry.type != "register" or entry.work_id != parent:
-                return Assessment(
-                    refusal=NotFound(f"derivative_of names {parent}, not a work here")
-                )
-        links: list[tuple[int, str]] = []
-        for match in self.check(content, media_type, top_k=20, passages=False):
-            if match.owner == claim.signer:
-                links.append((match.index, "version"))
-            elif match.work_id not in parents:
-                return Assessment(refusal=_squatting(match))
-        return Assessment(links=tuple(dict.fromkeys(links)))
+                raise NotFound(f"derivative_of names {parent}, not a work here")
+        return parents
 
-    def _assess_exact(self, claim: Claim) -> Assessment:
-        parents = set(claim.body.get("derivative_of", []))
-        for entry in self.store.find_content(claim.body["content"]["sha256"]):
-            foreign = entry.type == "register" and entry.signer != claim.signer
-            if foreign and entry.work_id not in parents:
-                match = fx.Match(entry.index, entry.index, fx.EXACT, 1.0, {}, original=True)
-                return Assessment(refusal=_squatting(self._describe(match)))
-        return Assessment()
+    def _assess_exact(self, claims: Sequence[Claim]) -> list[Assessment]:
+        earlier = self.store.find_contents(c.body["content"]["sha256"] for c in claims)
+        verdicts = []
+        for claim in claims:
+            verdict = Assessment()
+            parents = set(claim.body.get("derivative_of", []))
+            for entry in earlier.get(claim.body["content"]["sha256"], []):
+                foreign = entry.type == "register" and entry.signer != claim.signer
+                if foreign and entry.work_id not in parents:
+                    match = fx.Match(entry.index, entry.index, fx.EXACT, 1.0, {}, original=True)
+                    verdict = Assessment(refusal=_squatting(self._describe(match)))
+                    break
+            verdicts.append(verdict)
+        return verdicts
+
+
+@dataclass(frozen=True)
+class _TextQuery:
+    sha256: str
+    features: TextFeatures | None
+    """None for a text too short to fingerprint: only exact copies are looked for."""
+
+
+def _text_query(content: bytes) -> _TextQuery:
+    text = decode_text(content)
+    try:
+        features: TextFeatures | None = text_features(text)
+    except EmptyContent:
+        raise
+    except InvalidInput:
+        features = None
+    return _TextQuery(hashlib.sha256(content).hexdigest(), features)
+
+
+def _registered(entries: Iterable[Entry]) -> dict[int, Entry]:
+    return {e.index: e for e in entries if e.type == "register"}
+
+
+def _verdict(claim: Claim, parents: set[str], matches: Sequence[WorkMatch]) -> Assessment:
+    links: list[tuple[int, str]] = []
+    for match in matches:
+        if match.owner == claim.signer:
+            links.append((match.index, "version"))
+        elif match.work_id not in parents:
+            return Assessment(refusal=_squatting(match))
+    return Assessment(links=tuple(dict.fromkeys(links)))
 
 
 def _squatting(match: WorkMatch) -> ConflictError:

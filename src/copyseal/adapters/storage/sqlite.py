@@ -124,6 +124,13 @@ def _insert(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) 
     return changed
 
 
+def _chunks(values: list[Any], uses: int = 1) -> Iterator[list[Any]]:
+    """``values`` in runs short enough to bind, each value used ``uses`` times a statement."""
+    per = _MAX_PARAMS // uses
+    for start in range(0, len(values), per):
+        yield values[start : start + per]
+
+
 def _lookup(
     conn: sqlite3.Connection, table: str, select: str, keys: Sequence[tuple[Any, Any]]
 ) -> Iterator[list[Any]]:
@@ -206,22 +213,54 @@ class _Reads:
 
     def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]:
         """Entries that share index keys with ``keys``, most shared first."""
-        unique = list(dict.fromkeys(int(k) for k in keys))
-        if not unique:
-            return []
-        counts: dict[int, int] = {}
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
+        return self.similar_many([keys], limit=limit)[0]
+
+    def similar_many(
+        self, queries: Sequence[Sequence[int]], *, limit: int = 200
+    ) -> list[list[int]]:
+        """:meth:`similar` for many queries, with one pass over the index for all of them."""
+        found: dict[int, list[int]] = {}
+        for chunk in _chunks(list({int(k) for keys in queries for k in keys}), 2):
             marks = ",".join("?" * len(chunk))
-            for entry, shared in self.conn.execute(
-                "SELECT entry, COUNT(*) FROM ("
-                f"SELECT entry FROM fp_keys WHERE key IN ({marks}) UNION ALL "
-                f"SELECT entry FROM fp_recent WHERE key IN ({marks})) GROUP BY entry",
+            for key, entry in self.conn.execute(
+                f"SELECT key, entry FROM fp_keys WHERE key IN ({marks}) UNION ALL "
+                f"SELECT key, entry FROM fp_recent WHERE key IN ({marks})",
                 chunk + chunk,
             ):
-                counts[entry] = counts.get(entry, 0) + shared
-        ranked = sorted(counts, key=lambda e: (-counts[e], e))
-        return ranked[:limit]
+                found.setdefault(key, []).append(entry)
+        ranked = []
+        for keys in queries:
+            counts: dict[int, int] = {}
+            for key in {int(k) for k in keys} & found.keys():
+                for entry in found[key]:
+                    counts[entry] = counts.get(entry, 0) + 1
+            ranked.append(sorted(counts, key=lambda e: (-counts[e], e))[:limit])
+        return ranked
+
+    def entries_at(self, indices: Iterable[int]) -> dict[int, Entry]:
+        """The entries at these indices (those that exist), in one query per few thousand."""
+        found: dict[int, Entry] = {}
+        for chunk in _chunks(sorted(set(indices))):
+            rows = self.conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE idx IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((e.index, e) for e in map(_entry, rows))
+        return found
+
+    def find_contents(self, hashes: Iterable[str]) -> dict[str, list[Entry]]:
+        """:meth:`find_content` for many content hashes at once (absent ones are left out)."""
+        found: dict[str, list[Entry]] = {}
+        for chunk in _chunks(sorted(set(hashes))):
+            rows = self.conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries"
+                f" WHERE content_sha256 IN ({','.join('?' * len(chunk))}) ORDER BY idx",
+                chunk,
+            )
+            for e in map(_entry, rows):
+                assert e.content_sha256 is not None
+                found.setdefault(e.content_sha256, []).append(e)
+        return found
 
     def links(self, entry: int) -> list[tuple[int, int, str]]:
         """Links from or to ``entry``: (entry, target, kind)."""

@@ -1,0 +1,99 @@
+"""The anti-squatting policy over a batch: every claim gets its own verdict, the same verdict
+it gets alone, although the batch's texts are checked together."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from copyseal.adapters.storage.sqlite import SqliteLogStore
+from copyseal.core.claims import Claim, register_body, sign_claim
+from copyseal.core.keys import Signer
+from copyseal.core.note import NoteSigner
+from copyseal.errors import ConflictError, EmptyContent, NotFound
+from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
+from copyseal.services.registry import Registration, Registry
+from copyseal.services.search import Assessment, SimilaritySearch
+from tests.support import FakeClock, seeded_bytes
+
+POEM = (
+    "Under the bridge the river keeps its own counsel, carrying the lanterns of a festival "
+    "nobody remembers, and the old ferryman hums the tune his mother taught him."
+)
+NOTE = "A shopping list: flour, eggs, a jar of honey, lamp oil and a new broom for the hall."
+
+
+def _claims(signer: Signer, texts: list[str], seed: int, **extra: object) -> list[Claim]:
+    works = [WorkInput(t.encode(), TEXT_MEDIA_TYPE, f"text {i}") for i, t in enumerate(texts)]
+    return prepare_register_claims(
+        works,
+        signer,
+        clock=FakeClock(),
+        random_bytes=seeded_bytes(seed),
+        max_bytes=1 << 20,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _by_hash_only(signer: Signer, content: bytes) -> Claim:
+    body = register_body(
+        sha256=hashlib.sha256(content).digest(), size=len(content), media_type=TEXT_MEDIA_TYPE
+    )
+    return sign_claim(signer, "register", body, nonce=b"\x07" * 16, created="2026-11-23T00:00:00Z")
+
+
+def test_each_claim_of_a_batch_gets_its_own_verdict(tmp_path: Path) -> None:
+    store = SqliteLogStore(tmp_path / "log.db")
+    policy = SimilaritySearch(store=store)
+    registry = Registry(
+        store=store,
+        log_signer=NoteSigner("test.copyseal/policy", bytes(32)),
+        clock=FakeClock(),
+        policy=policy,
+    )
+    alice, bob = Signer.from_seed(b"a" * 32), Signer.from_seed(b"b" * 32)
+    try:
+        [first] = registry.register(_claims(alice, [POEM], 1), [POEM.encode()])
+        assert isinstance(first, Registration)
+        poem_id = first.certificate.work_id
+
+        copy = POEM.replace("festival", "carnival")
+        edited = POEM.replace("river", "stream")
+        texts = [copy, NOTE, edited, "Hi there"]
+        claims = _claims(bob, texts[:2], 2) + _claims(alice, texts[2:], 3)
+        claims.append(_by_hash_only(bob, POEM.encode()))
+        claims.append(_by_hash_only(bob, b"   \n"))
+        [declared] = _claims(bob, [copy + " (my remix)"], 4, derivative_of=[poem_id])
+        [dangling] = _claims(bob, [NOTE + " Again."], 5, derivative_of=["000099-AAAA"])
+        claims += [declared, dangling]
+        contents: list[bytes | None] = [t.encode() for t in texts]
+        contents += [None, b"   \n", (copy + " (my remix)").encode(), (NOTE + " Again.").encode()]
+
+        verdicts = policy.assess_many(claims, contents)
+        alone = [policy.assess_many([c], [b])[0] for c, b in zip(claims, contents, strict=True)]
+        assert [_summary(v) for v in alone] == [_summary(v) for v in verdicts]
+
+        squat, note, version, short, exact, empty, derivative, missing = verdicts
+        assert (
+            isinstance(squat.refusal, ConflictError) and squat.refusal.details["earlier"] == poem_id
+        )
+        assert note.refusal is None and note.links == ()
+        assert version.refusal is None and version.links == ((0, "version"),)
+        assert short.refusal is None and short.links == ()  # too short: exact copies only
+        assert isinstance(exact.refusal, ConflictError)  # no content: held to its exact hash
+        assert isinstance(empty.refusal, EmptyContent)
+        assert derivative.refusal is None
+        assert isinstance(missing.refusal, NotFound)
+
+        # The registry logs exactly the claims the policy let through.
+        results = registry.register(claims, contents)
+        logged = [isinstance(r, Registration) for r in results]
+        assert logged == [False, True, True, True, False, False, True, False]
+    finally:
+        registry.close()
+        store.close()
+
+
+def _summary(verdict: Assessment) -> tuple[object, ...]:
+    refusal = verdict.refusal
+    return (type(refusal), refusal and refusal.message, verdict.links)
