@@ -137,11 +137,23 @@ def query_windows(sequence: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.uint6
 
 def text_query_keys(features: TextFeatures) -> I64:
     """Distinct band keys to look up for a query: its own, and its windows' if long."""
-    windows = query_windows(features.sequence)
-    keys = [text_band_keys(features.signature.minhash)]
-    if windows:
-        keys.append(text_band_keys(minhash_batch_v1(windows)).reshape(-1))
-    return np.unique(np.concatenate(keys))
+    return text_query_keys_many([features])[0]
+
+
+def text_query_keys_many(queries: Sequence[TextFeatures]) -> list[I64]:
+    """:func:`text_query_keys` of many queries, their windows MinHashed in one pass."""
+    windows = [query_windows(q.sequence) for q in queries]
+    flat = [w for each in windows for w in each]
+    window_keys = text_band_keys(minhash_batch_v1(flat)) if flat else None
+    own = [text_band_keys(q.signature.minhash) for q in queries]
+    out, pos = [], 0
+    for keys, each in zip(own, windows, strict=True):
+        if each:
+            assert window_keys is not None
+            keys = np.concatenate((keys, window_keys[pos : pos + len(each)].reshape(-1)))
+            pos += len(each)
+        out.append(np.unique(keys))
+    return out
 
 
 def image_hash_keys(value: int) -> list[int]:

@@ -115,6 +115,19 @@ def test_quoted_inside_long_post_found_by_windows() -> None:
     assert kinds == {0: "partial"}
 
 
+def test_query_keys_of_a_batch_are_each_querys_own() -> None:
+    long_post = " ".join(OTHERS[:2] * 12) + " " + POEM
+    queries = [tfp.text_features(t) for t in [POEM, long_post, OTHERS[2], long_post[:300]]]
+    many = ix.text_query_keys_many(queries)
+    assert len(ix.query_windows(queries[1].sequence)) > 3  # the windows are exercised
+    for features, keys in zip(queries, many, strict=True):
+        own = ix.text_band_keys(features.signature.minhash)
+        windows = ix.query_windows(features.sequence)
+        expected = [own] + [ix.text_band_keys(tfp.minhash_v1(w)) for w in windows]
+        assert np.array_equal(keys, np.unique(np.concatenate(expected)))
+    assert ix.text_query_keys_many([]) == []
+
+
 def test_unrelated_finds_nothing() -> None:
     assert (
         _check([POEM, *OTHERS], "Bananas are berries but strawberries are not, botanists say.")
