@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
+import os
 import random
 import sqlite3
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ import pytest
 from copyseal.adapters.storage.sqlite import SqliteLogStore
 from copyseal.core import merkle
 from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
-from copyseal.errors import ConflictError, NotFound
+from copyseal.errors import ConflictError, NotFound, Unavailable
 
 
 @pytest.fixture(params=["sqlite"])
@@ -203,6 +205,21 @@ def test_writers_in_two_processes_take_turns(tmp_path: Path) -> None:
         assert merkle.root(200, store.read_node) == want
     finally:
         store.close()
+
+
+def test_a_writer_that_waits_too_long_is_told_to_retry(tmp_path: Path) -> None:
+    store = SqliteLogStore(tmp_path / "log.db", busy_timeout_s=0.2)
+    # Another process's writer holds the turn (an open file description of its own).
+    fd = os.open(tmp_path / "log.db-writer.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(Unavailable), store.sequencer():
+            pass
+    finally:
+        os.close(fd)
+    _append(store, [_entry(0)])  # the turn is free again
+    assert store.tree_size() == 1
+    store.close()
 
 
 def _append_batches(path: Path, name: str) -> None:

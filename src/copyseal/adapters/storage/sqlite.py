@@ -24,6 +24,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import Any
 
 from copyseal.adapters.storage.sqlite_common import connect, translate
 from copyseal.domain.log import Entry, StoredCheckpoint
-from copyseal.errors import ConflictError, CopysealError, NotFound
+from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
 
 SCHEMA_VERSION = "1"
 WRITER_CACHE_KIB = 64 * 1024
@@ -448,12 +449,25 @@ class SqliteLogStore(_Reads):
 
     @contextmanager
     def _process_lock(self) -> Iterator[None]:
-        """Writers in other processes queue in the kernel, on an exclusive ``flock`` of a file
-        beside the database, and get the turn as soon as it is free; on SQLite's busy
-        timeout alone they would poll for it with growing sleeps."""
+        """Writers of every process take turns on an exclusive ``flock`` of a file beside the
+        database. A waiting writer retries every 0.1–2 ms, so the turn passes on within a
+        couple of milliseconds (SQLite's own busy handler sleeps up to 100 ms between tries),
+        and gives up with :class:`Unavailable` after the busy timeout."""
         fd = os.open(self.path + "-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            deadline = time.monotonic() + self._timeout
+            delay = 0.0001
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise Unavailable(
+                            "the log store is busy: another process is writing", retry_after=1.0
+                        ) from None
+                    time.sleep(delay)
+                    delay = min(2 * delay, 0.002)
             yield
         finally:
             os.close(fd)  # which releases the lock
