@@ -103,42 +103,57 @@ def _entry(row: Any) -> Entry:
     )
 
 
-_MAX_PARAMS = 30_000  # under SQLite's limit of 32,766 bound parameters a statement
+_MAX_ROWS = 4096
+"""Rows (or IN-list values) in one statement. Statements come in power-of-two sizes up to
+this, so a connection prepares and caches a dozen of them per kind, whatever the batch
+sizes; a statement per distinct size would fill the statement cache with large programs."""
+
+
+def _runs(n: int, cap: int) -> Iterator[int]:
+    """Power-of-two run lengths, none over ``cap`` (a power of two), that add up to ``n``."""
+    while n:
+        run = min(cap, 1 << (n.bit_length() - 1))
+        yield run
+        n -= run
 
 
 def _insert(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) -> int:
-    """``head VALUES (…), (…), …`` in as few statements as the parameter limit allows.
+    """``head VALUES (…), (…), …`` in a few multi-row statements.
 
     One statement runs without the GIL from start to end; ``executemany`` takes the GIL back
     after every row, and in a busy server each retake can wait a switch interval.
     Returns the number of rows changed."""
     if not rows:
         return 0
-    width = len(rows[0])
-    per = _MAX_PARAMS // width
-    group = "(" + ",".join("?" * width) + ")"
-    changed = 0
-    for start in range(0, len(rows), per):
-        chunk = rows[start : start + per]
-        params = [value for row in chunk for value in row]
-        changed += conn.execute(f"{head} VALUES {','.join([group] * len(chunk))}", params).rowcount
+    group = "(" + ",".join("?" * len(rows[0])) + ")"
+    changed = start = 0
+    for run in _runs(len(rows), _MAX_ROWS):
+        params = [value for row in rows[start : start + run] for value in row]
+        changed += conn.execute(f"{head} VALUES {','.join([group] * run)}", params).rowcount
+        start += run
     return changed
 
 
-def _chunks(values: list[Any], uses: int = 1) -> Iterator[list[Any]]:
-    """``values`` in runs short enough to bind, each value used ``uses`` times a statement."""
-    per = _MAX_PARAMS // uses
-    for start in range(0, len(values), per):
-        yield values[start : start + per]
+def _padded(values: Iterable[Any]) -> Iterator[list[Any]]:
+    """Distinct ``values`` in lists of power-of-two lengths up to :data:`_MAX_ROWS`, the last
+    one filled up with repeats of its first value: for IN lists and VALUES tables whose
+    readers ignore repeats."""
+    distinct = list(dict.fromkeys(values))
+    for start in range(0, len(distinct), _MAX_ROWS):
+        chunk = distinct[start : start + _MAX_ROWS]
+        size = 1 << (len(chunk) - 1).bit_length()
+        yield chunk + [chunk[0]] * (size - len(chunk))
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
 
 
 def _lookup(
-    conn: sqlite3.Connection, table: str, select: str, keys: Sequence[tuple[Any, Any]]
+    conn: sqlite3.Connection, table: str, select: str, keys: Iterable[tuple[Any, Any]]
 ) -> Iterator[list[Any]]:
-    """Rows of ``WITH table AS (VALUES keys…) select``, a few thousand keys a statement."""
-    distinct = list(dict.fromkeys(keys))
-    for start in range(0, len(distinct), _MAX_PARAMS // 2):
-        chunk = distinct[start : start + _MAX_PARAMS // 2]
+    """Rows of ``WITH table AS (VALUES keys…) select`` (a key may come back more than once)."""
+    for chunk in _padded(keys):
         values = ",".join(["(?,?)"] * len(chunk))
         params = [value for key in chunk for value in key]
         yield conn.execute(f"WITH {table} AS (VALUES {values}) {select}", params).fetchall()
@@ -165,7 +180,7 @@ class _Reads:
             raise NotFound(f"tree node ({level}, {index}) is not stored")
         return bytes(row[0])
 
-    def nodes_at(self, coords: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    def nodes_at(self, coords: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """The stored nodes among ``coords`` (level, index), in one query."""
         found: dict[tuple[int, int], bytes] = {}
         for rows in _lookup(
@@ -221,8 +236,8 @@ class _Reads:
     ) -> list[list[int]]:
         """:meth:`similar` for many queries, with one pass over the index for all of them."""
         found: dict[int, list[int]] = {}
-        for chunk in _chunks(list({int(k) for keys in queries for k in keys}), 2):
-            marks = ",".join("?" * len(chunk))
+        for chunk in _padded(int(k) for keys in queries for k in keys):
+            marks = _marks(len(chunk))
             for key, entry in self.conn.execute(
                 f"SELECT key, entry FROM fp_keys WHERE key IN ({marks}) UNION ALL "
                 f"SELECT key, entry FROM fp_recent WHERE key IN ({marks})",
@@ -241,10 +256,9 @@ class _Reads:
     def entries_at(self, indices: Iterable[int]) -> dict[int, Entry]:
         """The entries at these indices (those that exist), in one query per few thousand."""
         found: dict[int, Entry] = {}
-        for chunk in _chunks(sorted(set(indices))):
+        for chunk in _padded(indices):
             rows = self.conn.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE idx IN ({','.join('?' * len(chunk))})",
-                chunk,
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE idx IN ({_marks(len(chunk))})", chunk
             )
             found.update((e.index, e) for e in map(_entry, rows))
         return found
@@ -252,10 +266,10 @@ class _Reads:
     def find_contents(self, hashes: Iterable[str]) -> dict[str, list[Entry]]:
         """:meth:`find_content` for many content hashes at once (absent ones are left out)."""
         found: dict[str, list[Entry]] = {}
-        for chunk in _chunks(sorted(set(hashes))):
+        for chunk in _padded(hashes):
             rows = self.conn.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM entries"
-                f" WHERE content_sha256 IN ({','.join('?' * len(chunk))}) ORDER BY idx",
+                f" WHERE content_sha256 IN ({_marks(len(chunk))}) ORDER BY idx",
                 chunk,
             )
             for e in map(_entry, rows):
