@@ -212,19 +212,13 @@ class _Reads:
 
     def find_registrations(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
         """Each (signer, content SHA-256)'s first register entry, for those that have one."""
+        wanted = set(keys)
         found: dict[tuple[str, str], Entry] = {}
-        columns = ", ".join(f"e.{c}" for c in _ENTRY_COLUMNS.split(", "))
-        for rows in _lookup(
-            self.conn,
-            "want(s, h)",
-            f"SELECT {columns} FROM want JOIN entries e"
-            " ON e.content_sha256 = want.h AND e.signer = want.s AND e.type = 'register'"
-            " ORDER BY e.idx",
-            keys,
-        ):
-            for e in map(_entry, rows):
-                assert e.content_sha256 is not None
-                found.setdefault((e.signer, e.content_sha256), e)
+        # By content hash (a content has very few entries, a creator may have millions).
+        for sha256, entries in self.find_contents({h for _, h in wanted}).items():
+            for e in entries:
+                if e.type == "register" and (e.signer, sha256) in wanted:
+                    found.setdefault((e.signer, sha256), e)
         return found
 
     def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]:
