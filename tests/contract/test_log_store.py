@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import random
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -220,6 +222,23 @@ def test_a_writer_that_waits_too_long_is_told_to_retry(tmp_path: Path) -> None:
     _append(store, [_entry(0)])  # the turn is free again
     assert store.tree_size() == 1
     store.close()
+
+
+def test_a_service_store_checkpoints_its_wal_in_the_background(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    store = SqliteLogStore(path, background_checkpoints=True)
+    try:
+        for start in range(0, 600, 100):  # about 6 MB of leaves, in six commits
+            batch = [replace(_entry(i), leaf=os.urandom(10_000)) for i in range(start, start + 100)]
+            _append(store, batch)
+        deadline = time.monotonic() + 20
+        while path.stat().st_size < 5_000_000:  # the leaves reach the database file itself
+            assert time.monotonic() < deadline, "the WAL was never checkpointed"
+            time.sleep(0.05)
+        assert store.tree_size() == 600
+    finally:
+        store.close()
+    assert not any(t.name == "copyseal-checkpoint" for t in threading.enumerate())
 
 
 def _append_batches(path: Path, name: str) -> None:

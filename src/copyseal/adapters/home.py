@@ -47,8 +47,11 @@ class Home:
     def max_content_bytes(self) -> int:
         return int(self.config.get("max_content_bytes", DEFAULT_MAX_CONTENT_BYTES))
 
-    def open_store(self) -> SqliteLogStore:
-        return SqliteLogStore(self.path / "copyseal.db")
+    def open_store(self, *, background_checkpoints: bool = False) -> SqliteLogStore:
+        """The log store; a long-running service checkpoints its WAL in the background."""
+        return SqliteLogStore(
+            self.path / "copyseal.db", background_checkpoints=background_checkpoints
+        )
 
     def open_anchors(self) -> SqliteAnchorStore:
         return SqliteAnchorStore(self.path / "copyseal.db")

@@ -20,6 +20,7 @@ written in the registration's own transaction.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -406,10 +407,18 @@ class SqliteLogStore(_Reads):
     """A :class:`copyseal.domain.log.LogStore` on one SQLite file."""
 
     def __init__(
-        self, path: Path | str, *, busy_timeout_s: float = 30.0, recent_rows: int = RECENT_ROWS
+        self,
+        path: Path | str,
+        *,
+        busy_timeout_s: float = 30.0,
+        recent_rows: int = RECENT_ROWS,
+        background_checkpoints: bool = False,
     ) -> None:
         self.path = str(path)
         self._buffer = _Buffer(limit=recent_rows)
+        self._checkpointer: _Checkpointer | None = None
+        if background_checkpoints:
+            self._checkpointer = _Checkpointer(self.path, busy_timeout_s)
         self._timeout = busy_timeout_s
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -454,6 +463,8 @@ class SqliteLogStore(_Reads):
             except sqlite3.Error as exc:
                 conn.execute("ROLLBACK")
                 raise _translate(exc) from exc
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     @contextmanager
     def _process_lock(self) -> Iterator[None]:
@@ -487,6 +498,8 @@ class SqliteLogStore(_Reads):
             # The one writer touches index pages all over the file (random similarity keys):
             # a bounded cache of its own keeps them warm. Readers keep SQLite's default.
             conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+            if self._checkpointer is not None:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job
         return conn
 
     def entry(self, index: int) -> Entry | None:
@@ -561,9 +574,59 @@ class SqliteLogStore(_Reads):
         return [bytes(h) for _, h in rows]
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._all_lock:
             for conn in self._all:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
         self.__dict__.pop("_wconn", None)
+
+
+CHECKPOINT_WAL_BYTES = 4 << 20
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database in a thread of its own.
+
+    By default SQLite checkpoints inside the commit that takes the WAL past 1,000 pages: that
+    commit, and every registration waiting for the write lock behind it, waits for the copy
+    and its fsync (over 100 ms under load). A busy service instead turns automatic
+    checkpoints off for its writer and runs PASSIVE ones here, which never block a writer:
+    after commits, whenever the WAL has grown past :data:`CHECKPOINT_WAL_BYTES`. Durability
+    is unchanged; a commit is synced in the WAL either way."""
+
+    def __init__(self, path: str, busy_timeout_s: float) -> None:
+        self.path = path
+        self.timeout = busy_timeout_s
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="copyseal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def committed(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn = connect(self.path, what="log store", timeout=self.timeout)
+        try:
+            while not self._stopping:
+                self._wake.wait(timeout=5.0)
+                self._wake.clear()
+                if self._wal_bytes() > CHECKPOINT_WAL_BYTES:
+                    with contextlib.suppress(sqlite3.Error):  # busy: the next wake-up retries
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.path.getsize(self.path + "-wal")
+        except OSError:
+            return 0
