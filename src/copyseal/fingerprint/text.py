@@ -25,7 +25,6 @@ Pure: no files, clocks, randomness or network.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import unicodedata
@@ -291,10 +290,11 @@ class TextFeatures:
     sequence: U64
     """The shingle hashes in text order, for windows over long texts."""
 
-    @functools.cached_property
     def _membership(self) -> U64:
         # Row i of the permuted matrix, tagged with i in the high bits, all sorted: one
         # searchsorted then tests every (permutation, value) pair of many candidates.
+        # NUM_PERM times the size of the shingle set, so it is made when asked, not kept:
+        # a registration batch holds the features of thousands of texts at once.
         tagged = _permuted(self.shingle_hashes) | (_ROW_TAGS[:, None] << np.uint64(32))
         return np.sort(tagged, axis=None)
 
@@ -308,7 +308,7 @@ class TextFeatures:
         """
         sigs = np.atleast_2d(np.asarray(minhashes, dtype=np.uint64))
         keys = sigs | (_ROW_TAGS[None, :] << np.uint64(32))
-        table = self._membership
+        table = self._membership()
         pos = np.searchsorted(table, keys).clip(max=table.size - 1)
         return np.asarray((table[pos] == keys).mean(axis=1), dtype=np.float64)
 

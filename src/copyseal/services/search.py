@@ -43,6 +43,7 @@ from copyseal.fingerprint.image import ImageSignature, image_fingerprint, image_
 from copyseal.fingerprint.text import TextFeatures, TextSignature, text_features, text_fingerprint
 
 MAX_CANDIDATES = 200
+TEXT_GROUP = 256
 
 
 def media_kind(media_type: str) -> str:
@@ -286,7 +287,15 @@ class SimilaritySearch:
         return found
 
     def _check_texts(self, queries: Sequence[_TextQuery], top_k: int) -> list[list[WorkMatch]]:
-        """Checks of many texts together: one index pass, one read of every candidate."""
+        """Checks of many texts together, :data:`TEXT_GROUP` at a time: one index pass and
+        one read of every candidate for each group. (The windows of a group's texts are
+        MinHashed together; groups bound the memory that takes.)"""
+        results = []
+        for start in range(0, len(queries), TEXT_GROUP):
+            results += self._check_text_group(queries[start : start + TEXT_GROUP], top_k)
+        return results
+
+    def _check_text_group(self, queries: Sequence[_TextQuery], top_k: int) -> list[list[WorkMatch]]:
         exact = self.store.find_contents(q.sha256 for q in queries)
         keyed = [q.features for q in queries if q.features is not None]
         found = self.store.similar_many(
