@@ -209,6 +209,19 @@ def test_writers_in_two_processes_take_turns(tmp_path: Path) -> None:
         store.close()
 
 
+def test_large_batches_fit_the_statement_limits(store: LogStore) -> None:
+    """A batch larger than any one statement may bind (SQLite's default 32,766 parameters)."""
+    entries = [_entry(i) for i in range(5000)]
+    _append(store, entries)
+    with store.sequencer() as writer:
+        writer.add_index([(i % 7000, i) for i in range(5000)] * 3)
+        found = writer.find_nonces([(e.signer, e.nonce) for e in entries])
+        assert len(found) == 5000
+    assert store.tree_size() == 5000
+    assert len(store.entries_at(range(0, 5000, 2))) == 2500
+    assert store.similar_many([[k] for k in range(6000)], limit=5)[4999] == [4999]
+
+
 def test_a_writer_that_waits_too_long_is_told_to_retry(tmp_path: Path) -> None:
     store = SqliteLogStore(tmp_path / "log.db", busy_timeout_s=0.2)
     # Another process's writer holds the turn (an open file description of its own).

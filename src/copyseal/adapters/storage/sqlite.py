@@ -104,6 +104,7 @@ def _entry(row: Any) -> Entry:
     )
 
 
+_MAX_PARAMS = 32_766  # SQLite's default limit of bound parameters in one statement
 _MAX_ROWS = 4096
 """Rows (or IN-list values) in one statement. Statements come in power-of-two sizes up to
 this, so a connection prepares and caches a dozen of them per kind, whatever the batch
@@ -126,9 +127,11 @@ def _insert(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) 
     Returns the number of rows changed."""
     if not rows:
         return 0
-    group = "(" + ",".join("?" * len(rows[0])) + ")"
+    width = len(rows[0])
+    group = "(" + ",".join("?" * width) + ")"
+    cap = 1 << (min(_MAX_ROWS, _MAX_PARAMS // width).bit_length() - 1)
     changed = start = 0
-    for run in _runs(len(rows), _MAX_ROWS):
+    for run in _runs(len(rows), cap):
         params = [value for row in rows[start : start + run] for value in row]
         changed += conn.execute(f"{head} VALUES {','.join([group] * run)}", params).rowcount
         start += run

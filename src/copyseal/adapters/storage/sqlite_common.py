@@ -30,6 +30,9 @@ def connect(
         conn = sqlite3.connect(
             str(path), timeout=timeout, isolation_level=None, check_same_thread=False
         )
+        # SQLite's default bound-parameter limit, whatever this build allows, so statements
+        # that work here work with every SQLite.
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
