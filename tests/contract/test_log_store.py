@@ -81,12 +81,9 @@ def test_lookups(store: LogStore) -> None:
         store, [_entry(0, content="ab" * 32), _entry(1, signer="did:key:zB", content="ab" * 32)]
     )
     with store.sequencer() as writer:
-        found = writer.find_registration("did:key:zB", "ab" * 32)
-        assert found is not None and found.index == 1
-        assert writer.find_registration("did:key:zC", "ab" * 32) is None
-        replay = writer.find_nonce("did:key:zA", "n0")
-        assert replay is not None and replay.index == 0
-        # The set-wise forms the sequencer uses: one query for a whole batch.
+        found = writer.find_registrations([("did:key:zB", "ab" * 32)])
+        assert found[("did:key:zB", "ab" * 32)].index == 1
+        # Set-wise, as the sequencer asks: one query for a whole batch.
         nonces = writer.find_nonces(
             [("did:key:zA", "n0"), ("did:key:zB", "n0"), ("did:key:zB", "n1")]
         )

@@ -196,9 +196,6 @@ class _Reads:
             found.update(((int(a), int(b)), bytes(h)) for a, b, h in rows)
         return found
 
-    def find_nonce(self, signer: str, nonce: str) -> Entry | None:
-        return self.find_nonces([(signer, nonce)]).get((signer, nonce))
-
     def find_nonces(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
         """The entries that used these (signer, nonce) pairs."""
         found: dict[tuple[str, str], Entry] = {}
@@ -210,9 +207,6 @@ class _Reads:
         ):
             found.update(((e.signer, e.nonce), e) for e in map(_entry, rows))
         return found
-
-    def find_registration(self, signer: str, content_sha256: str) -> Entry | None:
-        return self.find_registrations([(signer, content_sha256)]).get((signer, content_sha256))
 
     def find_registrations(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
         """Each (signer, content SHA-256)'s first register entry, for those that have one."""
