@@ -203,21 +203,18 @@ def create_app(
         # process: keep it out of the collector, whose full passes over it stalled every
         # request of the process for 60-100 ms about once a second under load.
         gc.freeze()
-        background = None
-        if anchoring is not None or cosigning is not None:
-            background = claim_background(opened.path)
-        if background is not None:
-            for loop in (anchoring[0] if anchoring else None, cosigning):
-                if loop is not None:
-                    loop.start()
+        loops = [loop for loop in (anchoring and anchoring[0], cosigning) if loop is not None]
+        background = claim_background(opened.path) if loops else None
+        if background is None:
+            loops = []  # another worker runs them
+        for loop in loops:
+            loop.start()
         try:
             yield
         finally:
+            for loop in reversed(loops):
+                loop.stop()
             if background is not None:
-                if cosigning is not None:
-                    cosigning.stop()
-                if anchoring is not None:
-                    anchoring[0].stop()
                 os.close(background)
             anchor_receipts.close()
             registry.close()

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from copyseal.adapters.storage.sqlite_common import connect, translate
+from copyseal.adapters.storage.sqlite_common import MAX_PARAMS, connect, translate
 from copyseal.domain.log import Entry, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
 
@@ -104,7 +104,6 @@ def _entry(row: Any) -> Entry:
     )
 
 
-_MAX_PARAMS = 32_766  # SQLite's default limit of bound parameters in one statement
 _MAX_ROWS = 4096
 """Rows (or IN-list values) in one statement. Statements come in power-of-two sizes up to
 this, so a connection prepares and caches a dozen of them per kind, whatever the batch
@@ -129,7 +128,7 @@ def _insert(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) 
         return 0
     width = len(rows[0])
     group = "(" + ",".join("?" * width) + ")"
-    cap = 1 << (min(_MAX_ROWS, _MAX_PARAMS // width).bit_length() - 1)
+    cap = 1 << (min(_MAX_ROWS, MAX_PARAMS // width).bit_length() - 1)
     changed = start = 0
     for run in _runs(len(rows), cap):
         params = [value for row in rows[start : start + run] for value in row]

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from copyseal.errors import CopysealError, Unavailable
 
+MAX_PARAMS = 32_766
+"""Bound parameters a statement may hold: SQLite's default limit, set on every connection
+whatever this build allows, so statements that work here work with every SQLite."""
+
 
 def translate(exc: sqlite3.Error, what: str) -> CopysealError:
     """A busy or locked database is temporary (retry); anything else is an internal error."""
@@ -30,9 +34,7 @@ def connect(
         conn = sqlite3.connect(
             str(path), timeout=timeout, isolation_level=None, check_same_thread=False
         )
-        # SQLite's default bound-parameter limit, whatever this build allows, so statements
-        # that work here work with every SQLite.
-        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, MAX_PARAMS)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
