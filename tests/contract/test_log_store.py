@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from copyseal.adapters.storage import sqlite as sqlite_adapter
 from copyseal.adapters.storage.sqlite import SqliteLogStore
 from copyseal.core import merkle
 from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
@@ -234,7 +235,21 @@ def test_a_writer_that_waits_too_long_is_told_to_retry(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_service_store_checkpoints_its_wal_in_the_background(tmp_path: Path) -> None:
+@pytest.mark.parametrize("busy_at_first", [False, True])
+def test_a_service_store_checkpoints_its_wal_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busy_at_first: bool
+) -> None:
+    if busy_at_first:  # the checkpoint thread's first connection finds the file locked
+        real_connect = sqlite_adapter.connect
+        failures = iter([Unavailable("the log store is busy; try again")])
+
+        def flaky_connect(*args: object, **kwargs: object) -> sqlite3.Connection:
+            if threading.current_thread().name == "copyseal-checkpoint":
+                for failure in failures:
+                    raise failure
+            return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(sqlite_adapter, "connect", flaky_connect)
     path = tmp_path / "log.db"
     store = SqliteLogStore(path, background_checkpoints=True)
     try:

@@ -610,16 +610,21 @@ class _Checkpointer:
         self._thread.join()
 
     def _run(self) -> None:
-        conn = connect(self.path, what="log store", timeout=self.timeout)
+        conn: sqlite3.Connection | None = None
         try:
             while not self._stopping:
                 self._wake.wait(timeout=5.0)
                 self._wake.clear()
-                if self._wal_bytes() > CHECKPOINT_WAL_BYTES:
-                    with contextlib.suppress(sqlite3.Error):  # busy: the next wake-up retries
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                if self._stopping or self._wal_bytes() <= CHECKPOINT_WAL_BYTES:
+                    continue
+                # Busy, even when connecting while the store creates the file: the next
+                # wake-up retries.
+                with contextlib.suppress(sqlite3.Error, CopysealError):
+                    conn = conn or connect(self.path, what="log store", timeout=self.timeout)
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
     def _wal_bytes(self) -> int:
         try:
