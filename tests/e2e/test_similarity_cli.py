@@ -81,6 +81,35 @@ def test_another_creators_copy_is_refused_until_declared(home: Home) -> None:
     assert shown["derivative_of"] == [work_id]
 
 
+def test_worker_processes_fingerprint_and_check_a_batch(home: Home, tmp_path: Path) -> None:
+    code, data = home.register("--text", POEM)
+    work_id = data["works"][0]["work_id"]
+    texts = {
+        "copy.txt": POEM.replace("festival", "carnival"),
+        "note.txt": "A shopping list: flour, eggs, a jar of honey, lamp oil and a broom.",
+        "haiku.txt": "An old silent pond, a frog jumps into the pond, splash! Silence again.",
+    }
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+    files = [str(tmp_path / name) for name in texts]
+    (tmp_path / "blank.txt").write_text(" ... !!! ")
+    # A bad work stops the whole batch before anything is logged, as in one process.
+    code, _ = home.register(*files, str(tmp_path / "blank.txt"), "--key", "bob", "--jobs", "2")
+    assert code == EmptyContent.exit_code
+    with sqlite3.connect(home.path / "copyseal.db") as db:
+        assert db.execute("SELECT count(*) FROM entries").fetchone() == (1,)
+
+    code, data = home.register(*files, "--key", "bob", "--jobs", "2")
+    assert code == ConflictError.exit_code
+    copy, note, haiku = data["works"]
+    assert copy["error"]["earlier"] == work_id
+    for row, name in ((note, "note.txt"), (haiku, "haiku.txt")):
+        found = home.run("check", "--text", texts[name])[1]["matches"]
+        assert [(m["work_id"], m["kind"]) for m in found] == [(row["work_id"], "exact")]
+        shown = home.run("show", row["work_id"])[1]
+        assert "text_minhash_v1" in shown["fingerprints"]
+
+
 def test_own_edited_version_is_linked(home: Home) -> None:
     code, data = home.register("--text", POEM)
     first = data["works"][0]["work_id"]

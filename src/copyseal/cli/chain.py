@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from copyseal.adapters.chain.evm import EvmChain
 from copyseal.adapters.chain.settings import (
     chain_section,
     key_address,
@@ -34,8 +33,20 @@ from copyseal.errors import ConflictError, NotFound
 from copyseal.services.anchoring import Anchorer, refresh_certificate
 from copyseal.services.chain_verification import ChainFor
 
+if TYPE_CHECKING:
+    from copyseal.adapters.chain.evm import EvmChain
+    from copyseal.adapters.chain.settings import ChainSettings
+
 app = typer.Typer(help="The EVM chain that anchors the log: key, deploy, authorize.")
 certificate_app = typer.Typer(help="Work with certificates: refresh their anchor receipts.")
+
+
+def _evm(settings: ChainSettings) -> EvmChain:
+    """The EVM adapter, imported when a command needs it: web3 takes most of a second to
+    import, which every other command would pay."""
+    from copyseal.adapters.chain.evm import EvmChain
+
+    return EvmChain(settings)
 
 
 def _record(record: AnchoredCheckpoint) -> dict[str, Any]:
@@ -95,7 +106,7 @@ def deploy(
             chain_id=chain_id,
             confirmations=confirmations,
         )
-        owner = EvmChain(settings)
+        owner = _evm(settings)
         deployment = owner.deploy()
         bound = owner.bind(deployment.contract, deployment_block=deployment.block_number)
         origin = opened.log_signer.name
@@ -134,7 +145,7 @@ def authorize(
 
     def action() -> None:
         opened = Home.open(home_path(home))
-        chain = EvmChain(load_chain_settings(opened.path, opened.config))
+        chain = _evm(load_chain_settings(opened.path, opened.config))
         outcome = chain.authorize(opened.log_signer.name, address)
         emit(as_json, outcome.__dict__, lambda: out.print(f"{address} may anchor now"))
 
@@ -144,7 +155,7 @@ def authorize(
 @contextmanager
 def _anchorer(home: Path | None) -> Iterator[Anchorer]:
     opened = Home.open(home_path(home))
-    chain = EvmChain(load_chain_settings(opened.path, opened.config))
+    chain = _evm(load_chain_settings(opened.path, opened.config))
     store, anchors = opened.open_store(), opened.open_anchors()
     try:
         yield Anchorer(
@@ -226,11 +237,11 @@ def chain_reader(rpc_url: str) -> ChainFor:
 
     def reader(anchor: Anchor) -> AnchorChain | None:
         if not served:
-            probe = EvmChain(reader_settings(rpc_url, anchor.chain_id, anchor.contract))
+            probe = _evm(reader_settings(rpc_url, anchor.chain_id, anchor.contract))
             served.append(probe.fetch_chain_id())
         if served[0] != anchor.chain_id:
             return None
-        return EvmChain(reader_settings(rpc_url, anchor.chain_id, anchor.contract))
+        return _evm(reader_settings(rpc_url, anchor.chain_id, anchor.contract))
 
     return reader
 

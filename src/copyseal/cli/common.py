@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,9 @@ import typer
 from rich.console import Console
 
 from copyseal.adapters.home import Home, default_home
+from copyseal.adapters.storage.sqlite import SqliteLogStore
 from copyseal.errors import CopysealError, UnreadablePath
+from copyseal.services.parallel import WorkerPool
 from copyseal.services.registry import Registry
 from copyseal.services.search import SimilaritySearch
 
@@ -43,20 +46,30 @@ def home_path(home: Path | None) -> Path:
     return home if home is not None else default_home()
 
 
+def default_workers() -> int:
+    """One process per CPU, at most 4: Python runs one thread at a time per process, and the
+    work that remains in the caller's process (signing, sequencing) bounds what more add."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 @contextmanager
-def open_registry(home: Path | None) -> Iterator[tuple[Home, Registry]]:
+def open_registry(home: Path | None, *, workers: int = 1) -> Iterator[tuple[Home, Registry]]:
+    """The home and its registry. With ``workers`` > 1 the registry's policy is a
+    :class:`WorkerPool`: fingerprints and anti-squatting checks run in that many processes."""
     opened = Home.open(home_path(home))
     store = opened.open_store()
-    registry = Registry(
-        store=store,
-        log_signer=opened.log_signer,
-        clock=now,
-        policy=SimilaritySearch(store=store),
+    policy: SimilaritySearch | WorkerPool = (
+        WorkerPool(partial(SqliteLogStore, store.path), workers)
+        if workers > 1
+        else SimilaritySearch(store=store)
     )
+    registry = Registry(store=store, log_signer=opened.log_signer, clock=now, policy=policy)
     try:
         yield opened, registry
     finally:
         registry.close()
+        if isinstance(policy, WorkerPool):
+            policy.close()
         store.close()
 
 

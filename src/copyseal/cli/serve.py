@@ -15,15 +15,9 @@ import typer
 import uvicorn
 
 from copyseal.adapters.home import Home
-from copyseal.cli.common import HomeOption, err, home_path, run
+from copyseal.cli.common import HomeOption, default_workers, err, home_path, run
 
 FACTORY = "copyseal.server.app:app_from_env"
-
-
-def default_workers() -> int:
-    """One worker process per CPU, at most 4: Python runs one thread at a time per process,
-    and more writers than that only queue for the store's write lock."""
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _ensure_home(path: Path) -> None:

@@ -17,6 +17,7 @@ from copyseal.adapters.media import sniff_media_type
 from copyseal.cli.common import (
     HomeOption,
     JsonOption,
+    default_workers,
     emit,
     err,
     now,
@@ -35,9 +36,13 @@ from copyseal.services.creator import (
     prepare_private_claims,
     prepare_register_claims,
 )
+from copyseal.services.parallel import WorkerPool
 from copyseal.services.search import SimilaritySearch, rebuild_index
 
 CHUNK = 5000
+PARALLEL_WORKS = 1000
+"""Batches this large are fingerprinted and checked by worker processes: below it, starting
+them (about 0.3 s) costs about what they save."""
 index_app = typer.Typer(help="The similarity index, derived from the log.")
 
 
@@ -76,6 +81,14 @@ def register(
     private: bool = typer.Option(
         False, "--private", help="Publish only a salted commitment: no fingerprint, no search."
     ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        min=1,
+        help="Processes that fingerprint and check the works "
+        f"(default: one per CPU, at most 4, for {PARALLEL_WORKS:,} works or more; else 1).",
+        show_default=False,
+    ),
     home: Path | None = HomeOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -89,7 +102,11 @@ def register(
             raise InvalidInput("--dispute needs --reason, and goes without --private or lineage")
         if private and derivative_of:
             raise InvalidInput("a private registration publishes no lineage")
-        with open_registry(home) as (opened, registry):
+        if jobs is not None:
+            workers = jobs
+        else:
+            workers = default_workers() if len(files or []) >= PARALLEL_WORKS else 1
+        with open_registry(home, workers=workers) as (opened, registry):
             signer = opened.keys.load(key, passphrase())
             works = read_inputs(files or [], text, title, opened.max_content_bytes)
             limit = opened.max_content_bytes
@@ -122,6 +139,11 @@ def register(
                     random_bytes=os.urandom,
                     max_bytes=limit,
                     derivative_of=derivative_of,
+                    fingerprints=(
+                        registry.policy.fingerprints
+                        if isinstance(registry.policy, WorkerPool)
+                        else None
+                    ),
                 )
             out_dir.mkdir(parents=True, exist_ok=True)
             rows: list[dict[str, Any]] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from copyseal.core.claims import SALT_BYTES, Claim, commitment, register_body, sign_claim
 from copyseal.core.keys import Signer
@@ -18,6 +19,9 @@ from copyseal.services.registry import Clock, format_time
 from copyseal.services.search import fingerprint_fields
 
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
+
+Fingerprinter = Callable[[Sequence[tuple[bytes, str]]], list[dict[str, Any]]]
+"""Fingerprint fields of many (content, media type) pairs."""
 
 
 @dataclass(frozen=True)
@@ -47,20 +51,24 @@ def prepare_register_claims(
     random_bytes: Callable[[int], bytes],
     max_bytes: int,
     derivative_of: Sequence[str] = (),
+    fingerprints: Fingerprinter | None = None,
 ) -> list[Claim]:
-    """Public registrations: the content's hash and its similarity fingerprints."""
+    """Public registrations: the content's hash and its similarity fingerprints, computed by
+    ``fingerprints`` if given (e.g. :meth:`WorkerPool.fingerprints`), else here."""
     for work in works:
         check_work(work, max_bytes)
+    pairs = [(work.content, work.media_type) for work in works]
+    fields = fingerprints(pairs) if fingerprints else [fingerprint_fields(*p) for p in pairs]
     bodies = [
         register_body(
             sha256=hashlib.sha256(work.content).digest(),
             size=len(work.content),
             media_type=work.media_type,
             title=work.title,
-            fingerprints=fingerprint_fields(work.content, work.media_type),
+            fingerprints=found,
             derivative_of=derivative_of,
         )
-        for work in works
+        for work, found in zip(works, fields, strict=True)
     ]
     created = format_time(clock())
     return [

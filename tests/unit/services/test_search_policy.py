@@ -4,7 +4,10 @@ it gets alone, although the batch's texts are checked together."""
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
+
+import pytest
 
 from copyseal.adapters.storage.sqlite import SqliteLogStore
 from copyseal.core.claims import Claim, register_body, sign_claim
@@ -12,9 +15,10 @@ from copyseal.core.keys import Signer
 from copyseal.core.note import NoteSigner
 from copyseal.errors import ConflictError, EmptyContent, NotFound
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
+from copyseal.services.parallel import WorkerPool
 from copyseal.services.registry import Registration, Registry
-from copyseal.services.search import Assessment, SimilaritySearch
-from tests.support import FakeClock, seeded_bytes
+from copyseal.services.search import Assessment, SimilaritySearch, fingerprint_fields
+from tests.support import FakeClock, png_bytes, seeded_bytes
 
 POEM = (
     "Under the bridge the river keeps its own counsel, carrying the lanterns of a festival "
@@ -42,9 +46,15 @@ def _by_hash_only(signer: Signer, content: bytes) -> Claim:
     return sign_claim(signer, "register", body, nonce=b"\x07" * 16, created="2026-11-23T00:00:00Z")
 
 
-def test_each_claim_of_a_batch_gets_its_own_verdict(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 2], ids=["in-process", "worker-processes"])
+def test_each_claim_of_a_batch_gets_its_own_verdict(tmp_path: Path, workers: int) -> None:
+    """The same verdicts whether this process checks the batch or worker processes do."""
     store = SqliteLogStore(tmp_path / "log.db")
-    policy = SimilaritySearch(store=store)
+    policy: SimilaritySearch | WorkerPool = (
+        WorkerPool(partial(SqliteLogStore, tmp_path / "log.db"), workers)
+        if workers
+        else SimilaritySearch(store=store)
+    )
     registry = Registry(
         store=store,
         log_signer=NoteSigner("test.copyseal/policy", bytes(32)),
@@ -91,7 +101,21 @@ def test_each_claim_of_a_batch_gets_its_own_verdict(tmp_path: Path) -> None:
         assert logged == [False, True, True, True, False, False, True, False]
     finally:
         registry.close()
+        if isinstance(policy, WorkerPool):
+            policy.close()
         store.close()
+
+
+def test_worker_processes_compute_the_same_fingerprints(tmp_path: Path) -> None:
+    works = [(t.encode(), TEXT_MEDIA_TYPE) for t in (POEM, NOTE, "Hi there")]
+    works.append((png_bytes(3, size=64), "image/png"))
+    pool = WorkerPool(partial(SqliteLogStore, tmp_path / "log.db"), 2)
+    try:
+        assert pool.fingerprints(works) == [fingerprint_fields(*w) for w in works]
+        with pytest.raises(EmptyContent):  # raised where the work was fingerprinted
+            pool.fingerprints([*works, (b" ... !!! ", TEXT_MEDIA_TYPE)])
+    finally:
+        pool.close()
 
 
 def _summary(verdict: Assessment) -> tuple[object, ...]:

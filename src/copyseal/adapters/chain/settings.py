@@ -25,8 +25,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
-
 from copyseal.adapters.keystore import write_private_file
 from copyseal.errors import InvalidInput, MalformedDocument
 
@@ -141,6 +139,8 @@ def load_private_key(home: Path | None, env: Mapping[str, str] | None = None) ->
 
 def key_address(private_key: str) -> str:
     """The checksum address of ``private_key``; the key itself is never quoted."""
+    from eth_account import Account  # imported on use: it takes most of a second
+
     try:
         return str(Account.from_key(private_key).address)
     except (ValueError, TypeError) as exc:
