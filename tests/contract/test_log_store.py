@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import random
 import sqlite3
@@ -180,6 +181,26 @@ def test_index_write_buffer_moves_rows_without_losing_any(tmp_path: Path) -> Non
         db.close()
     finally:
         store.close()
+
+
+def _open_at_once(path: Path, barrier: multiprocessing.synchronize.Barrier) -> None:
+    barrier.wait()
+    SqliteLogStore(path).close()  # an error exits the process with code 1
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """Two connections switching one new file to WAL at the same moment: SQLite tells the
+    later one "locked" without waiting; the store waits for it instead."""
+    context = multiprocessing.get_context("fork")
+    for attempt in range(10):
+        path = tmp_path / f"log{attempt}.db"
+        barrier = context.Barrier(6)
+        procs = [context.Process(target=_open_at_once, args=(path, barrier)) for _ in range(6)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        assert [proc.exitcode for proc in procs] == [0] * 6
 
 
 def test_writers_in_two_processes_take_turns(tmp_path: Path) -> None:

@@ -227,13 +227,15 @@ class _Reads:
     ) -> list[list[int]]:
         """:meth:`similar` for many queries, with one pass over the index for all of them."""
         found: dict[int, list[int]] = {}
+        # The write buffer is empty after a large batch or a rebuild: then only one table.
+        [buffered] = self.conn.execute("SELECT EXISTS (SELECT 1 FROM fp_recent)").fetchone()
+        tables = ("fp_keys", "fp_recent") if buffered else ("fp_keys",)
         for chunk in _padded(int(k) for keys in queries for k in keys):
             marks = _marks(len(chunk))
-            for key, entry in self.conn.execute(
-                f"SELECT key, entry FROM fp_keys WHERE key IN ({marks}) UNION ALL "
-                f"SELECT key, entry FROM fp_recent WHERE key IN ({marks})",
-                chunk + chunk,
-            ):
+            sql = " UNION ALL ".join(
+                f"SELECT key, entry FROM {table} WHERE key IN ({marks})" for table in tables
+            )
+            for key, entry in self.conn.execute(sql, chunk * len(tables)):
                 found.setdefault(key, []).append(entry)
         ranked = []
         for keys in queries:

@@ -9,6 +9,7 @@ transactions.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from copyseal.errors import CopysealError, Unavailable
@@ -26,6 +27,20 @@ def translate(exc: sqlite3.Error, what: str) -> CopysealError:
     return CopysealError(f"{what} error: {text}")
 
 
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL. While another connection is switching the same new file,
+    SQLite answers "locked" at once instead of waiting out the busy timeout: wait here."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
+
+
 def connect(
     path: Path | str, *, what: str, timeout: float = 30.0, schema: str | None = None
 ) -> sqlite3.Connection:
@@ -35,7 +50,7 @@ def connect(
             str(path), timeout=timeout, isolation_level=None, check_same_thread=False
         )
         conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, MAX_PARAMS)
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn, timeout)
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if schema is not None:
