@@ -83,19 +83,7 @@ def evaluate(queries: list[Query], thresholds: TextThresholds) -> dict[str, dict
             row["queries"] += 1
             row["candidates"] += q.candidates
             row["unfingerprintable"] += not q.fingerprintable
-            kept = []
-            for m in q.matches:
-                d = m.details
-                verdict = classify_text(
-                    exact=m.kind == EXACT,
-                    jaccard=d["jaccard"],
-                    work_in_query=d["containment"],
-                    query_in_work=d["containment_of_query"],
-                    shared=d["shared"],
-                    thresholds=thresholds,
-                )
-                if verdict is not None:
-                    kept.append(replace(m, kind=verdict[0], score=verdict[1]))
+            kept = _kept(q.matches, thresholds)
             ranked = rank_matches(kept)
             if ranked:
                 row["answered"] += 1
@@ -247,8 +235,7 @@ def _wrong(queries: list[Query], bodies: list[str], limit: int = 40) -> list[dic
     """Queries whose best match is another work: what was asked, what was answered."""
     out: list[dict[str, object]] = []
     for q in queries:
-        kept = [m for m in q.matches if _passes(m, TEXT_THRESHOLDS)]
-        ranked = rank_matches(kept)
+        ranked = rank_matches(_kept(q.matches, TEXT_THRESHOLDS))
         if ranked and ranked[0].work != q.source and len(out) < limit:
             out.append(
                 {
@@ -262,10 +249,12 @@ def _wrong(queries: list[Query], bodies: list[str], limit: int = 40) -> list[dic
     return out
 
 
-def _passes(m: Match, thresholds: TextThresholds) -> bool:
-    d = m.details
-    return (
-        classify_text(
+def _kept(matches: list[Match], thresholds: TextThresholds) -> list[Match]:
+    """The matches that count under ``thresholds``, with the kind and score they get there."""
+    kept = []
+    for m in matches:
+        d = m.details
+        verdict = classify_text(
             exact=m.kind == EXACT,
             jaccard=d["jaccard"],
             work_in_query=d["containment"],
@@ -273,8 +262,9 @@ def _passes(m: Match, thresholds: TextThresholds) -> bool:
             shared=d["shared"],
             thresholds=thresholds,
         )
-        is not None
-    )
+        if verdict is not None:
+            kept.append(replace(m, kind=verdict[0], score=verdict[1]))
+    return kept
 
 
 def _run_query(registry: Registry, query: str, edit: str, cjk: bool, source: int) -> Query:
