@@ -152,6 +152,28 @@ def test_similarity_index_and_links(store: LogStore) -> None:
     assert store.links(0) == [(1, 0, "version")]  # not derivable from the log: kept
 
 
+def test_similar_many_ranks_every_query_by_shared_keys(store: LogStore) -> None:
+    """Against a plain count: most shared keys first, then the earliest entry; a key asked
+    for twice counts once; queries with no keys, or none indexed, find nothing."""
+    rng = random.Random(8)
+    _append(store, [_entry(i) for i in range(40)])
+    rows = {(rng.randrange(60), rng.randrange(40)) for _ in range(400)}
+    with store.sequencer() as writer:
+        writer.add_index(sorted(rows))
+    queries = [[rng.randrange(80) for _ in range(rng.randrange(12))] for _ in range(200)]
+    queries += [[], [1000, 1001], [5, 5, 5]]
+    for limit in (3, 200):
+        expected = []
+        for keys in queries:
+            counts: dict[int, int] = {}
+            for key, entry in rows:
+                if key in keys:
+                    counts[entry] = counts.get(entry, 0) + 1
+            expected.append(sorted(counts, key=lambda e: (-counts[e], e))[:limit])
+        assert store.similar_many(queries, limit=limit) == expected
+    assert store.similar_many([]) == []
+
+
 def test_index_write_buffer_moves_rows_without_losing_any(tmp_path: Path) -> None:
     """New index rows go into a small buffer table; each write moves as many older rows,
     in key order from a sweeping cursor, into the main table. Lookups see both."""

@@ -13,6 +13,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from copyseal.core import merkle
 from copyseal.core.claims import Claim, content_key
 from copyseal.core.workid import compute_work_id
@@ -132,9 +135,9 @@ class LogStore(Protocol):
         ...
 
     def similar_many(
-        self, queries: Sequence[Sequence[int]], *, limit: int = 200
+        self, queries: Sequence[Sequence[int] | npt.NDArray[np.int64]], *, limit: int = 200
     ) -> list[list[int]]:
-        """:meth:`similar` for many queries at once."""
+        """:meth:`similar` for many queries at once (each a list or an int64 array)."""
         ...
 
     def links(self, entry: int) -> list[tuple[int, int, str]]:

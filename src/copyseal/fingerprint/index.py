@@ -47,6 +47,7 @@ from copyseal.fingerprint.text import (
     NUM_PERM,
     TextFeatures,
     _splitmix64,
+    distinct,
     estimate_overlap,
     minhash_batch_v1,
 )
@@ -128,7 +129,7 @@ def query_windows(sequence: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.uint6
             break
         step = size // 2
         for start in range(0, sequence.size - step, step):
-            out.append(np.unique(sequence[start : start + size]))
+            out.append(distinct(sequence[start : start + size]))
     if len(out) > MAX_WINDOWS:  # spread the budget evenly over the text
         pick = np.linspace(0, len(out) - 1, MAX_WINDOWS).round().astype(int)
         out = [out[i] for i in pick]
@@ -152,7 +153,7 @@ def text_query_keys_many(queries: Sequence[TextFeatures]) -> list[I64]:
             assert window_keys is not None
             keys = np.concatenate((keys, window_keys[pos : pos + len(each)].reshape(-1)))
             pos += len(each)
-        out.append(np.unique(keys))
+        out.append(distinct(keys))
     return out
 
 
@@ -206,7 +207,7 @@ class KeyIndex:
 
     def lookup(self, keys: npt.ArrayLike) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
         """Works sharing at least one key with ``keys``, and how many keys each shares."""
-        keys = np.unique(np.asarray(keys, dtype=np.int64))
+        keys = distinct(np.asarray(keys, dtype=np.int64))
         lo = np.searchsorted(self.keys, keys, side="left")
         hi = np.searchsorted(self.keys, keys, side="right")
         if not (hi > lo).any():

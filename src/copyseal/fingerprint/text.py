@@ -30,13 +30,14 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from copyseal.core.encoding import b64url_decode, b64url_encode
 from copyseal.errors import ContentTooLarge, EmptyContent, InvalidInput, MalformedDocument
+from copyseal.fingerprint.iscc_text import iscc_text_codes
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
@@ -58,6 +59,8 @@ MAX_TEXT_CHARS = 100_000
 """Longer texts are refused; micro-content is 20 to 1,000 characters."""
 
 # Frozen constants of v1. Changing any of them changes every text_minhash_v1 ever issued.
+S = TypeVar("S", bound=np.generic)
+
 _SEED_A = 0x9E3779B97F4A7C15
 _SEED_B = 0xD1B54A32D192ED03
 _POLY = 0x100000001B3  # the 64-bit FNV prime, as the base of the shingle polynomial
@@ -70,6 +73,18 @@ def _splitmix64(x: U64) -> U64:
     x = x ^ (x >> np.uint64(27))
     x = x * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
+
+
+def distinct(values: npt.NDArray[S]) -> npt.NDArray[S]:
+    """The sorted distinct values of a 1-D array: ``np.unique``, without its hash table,
+    which is several times slower for integers (numpy 2.4: 1.3 s against 10 ms for 1.6M)."""
+    ordered = np.sort(values)
+    if ordered.size == 0:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _permutations() -> tuple[U64, U64]:
@@ -195,7 +210,7 @@ def shingle_sequence_v1(normalised: str) -> U64:
 
 def shingle_hashes_v1(normalised: str) -> U64:
     """The shingle set of a normalised text: sorted distinct 64-bit shingle hashes."""
-    return np.unique(shingle_sequence_v1(normalised))
+    return distinct(shingle_sequence_v1(normalised))
 
 
 def _permuted(hashes: U64) -> U64:
@@ -379,7 +394,7 @@ def _prepare(text: str) -> tuple[str, U64, U64]:
     if not normalised:
         raise EmptyContent("the text is empty once punctuation and spacing are folded")
     sequence = shingle_sequence_v1(normalised)
-    hashes = np.unique(sequence)
+    hashes = distinct(sequence)
     if hashes.size < MIN_SHINGLES:
         raise InvalidInput(
             f"the text is too short to fingerprint: {hashes.size} distinct shingles, "
@@ -389,12 +404,6 @@ def _prepare(text: str) -> tuple[str, U64, U64]:
     return normalised, hashes, sequence
 
 
-def _iscc_text(text: str) -> str:
-    import iscc_core
-
-    return str(iscc_core.gen_text_code_v0(text, bits=64)["iscc"])
-
-
 def text_features_v1(text: str, *, iscc: bool = False) -> TextFeatures:
     """Fingerprint one text (v1). Raises an :class:`InvalidInput` subclass for bad input."""
     normalised, hashes, sequence = _prepare(text)
@@ -402,7 +411,7 @@ def text_features_v1(text: str, *, iscc: bool = False) -> TextFeatures:
         sha256_norm=hashlib.sha256(normalised.encode()).hexdigest(),
         minhash=minhash_v1(hashes),
         shingles=int(hashes.size),
-        iscc=_iscc_text(text) if iscc else None,
+        iscc=iscc_text_codes([text])[0] if iscc else None,
     )
     return TextFeatures(signature=signature, shingle_hashes=hashes, sequence=sequence)
 
@@ -419,12 +428,13 @@ def text_fingerprints_v1(texts: Sequence[str], *, iscc: bool = True) -> list[Tex
     """
     prepared = [_prepare(t) for t in texts]
     signatures = minhash_batch_v1([hashes for _, hashes, _ in prepared])
+    codes = iscc_text_codes(texts) if iscc else [None] * len(texts)
     return [
         TextSignature(
             sha256_norm=hashlib.sha256(normalised.encode()).hexdigest(),
             minhash=signatures[i],
             shingles=int(hashes.size),
-            iscc=_iscc_text(texts[i]) if iscc else None,
+            iscc=codes[i],
         )
         for i, (normalised, hashes, _) in enumerate(prepared)
     ]

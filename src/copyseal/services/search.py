@@ -298,9 +298,7 @@ class SimilaritySearch:
     def _check_text_group(self, queries: Sequence[_TextQuery], top_k: int) -> list[list[WorkMatch]]:
         exact = self.store.find_contents(q.sha256 for q in queries)
         keyed = [q.features for q in queries if q.features is not None]
-        found = self.store.similar_many(
-            [keys.tolist() for keys in fx.text_query_keys_many(keyed)], limit=MAX_CANDIDATES
-        )
+        found = self.store.similar_many(fx.text_query_keys_many(keyed), limit=MAX_CANDIDATES)
         fields = self._fingerprints({i for c in found for i in c}, "text_minhash_v1")
         signatures = {i: TextSignature.from_fields(f) for i, f in fields.items()}
         candidates = iter(found)

@@ -32,9 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from copyseal.adapters.storage.sqlite_common import MAX_PARAMS, connect, translate
 from copyseal.domain.log import Entry, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
+from copyseal.fingerprint.text import distinct
 
 SCHEMA_VERSION = "1"
 WRITER_CACHE_KIB = 64 * 1024
@@ -141,7 +145,11 @@ def _padded(values: Iterable[Any]) -> Iterator[list[Any]]:
     """Distinct ``values`` in lists of power-of-two lengths up to :data:`_MAX_ROWS`, the last
     one filled up with repeats of its first value: for IN lists and VALUES tables whose
     readers ignore repeats."""
-    distinct = list(dict.fromkeys(values))
+    yield from _chunks(list(dict.fromkeys(values)))
+
+
+def _chunks(distinct: list[Any]) -> Iterator[list[Any]]:
+    """:func:`_padded` of values already distinct."""
     for start in range(0, len(distinct), _MAX_ROWS):
         chunk = distinct[start : start + _MAX_ROWS]
         size = 1 << (len(chunk) - 1).bit_length()
@@ -160,6 +168,37 @@ def _lookup(
         values = ",".join(["(?,?)"] * len(chunk))
         params = [value for key in chunk for value in key]
         yield conn.execute(f"WITH {table} AS (VALUES {values}) {select}", params).fetchall()
+
+
+def _ranked_hits(
+    owners: npt.NDArray[np.int64],
+    keys: npt.NDArray[np.int64],
+    rows: Sequence[tuple[int, int]],
+    count: int,
+    limit: int,
+) -> list[list[int]]:
+    """For each of ``count`` queries (``owners[i]`` asked for ``keys[i]``), the entries of
+    the index ``rows`` (key, entry) it shares keys with: most shared keys first, then by
+    entry, at most ``limit``. A key a query asks for twice counts once."""
+    ranked: list[list[int]] = [[] for _ in range(count)]
+    if not rows:
+        return ranked
+    found = np.unique(np.array(rows, dtype=np.int64), axis=0)  # sorted by key, then entry
+    present = distinct(found[:, 0])
+    at = np.minimum(np.searchsorted(present, keys), len(present) - 1)
+    hit = present[at] == keys
+    asked = np.unique(np.stack([owners[hit], keys[hit]], axis=1), axis=0)
+    lo = np.searchsorted(found[:, 0], asked[:, 1], side="left")
+    n = np.searchsorted(found[:, 0], asked[:, 1], side="right") - lo
+    # Every (query, entry) pair, once per key they share.
+    at = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+    pairs = np.stack([np.repeat(asked[:, 0], n), found[at, 1]], axis=1)
+    pairs, shared = np.unique(pairs, axis=0, return_counts=True)
+    order = np.lexsort((pairs[:, 1], -shared, pairs[:, 0]))
+    for query, entry in pairs[order].tolist():
+        if len(ranked[query]) < limit:
+            ranked[query].append(entry)
+    return ranked
 
 
 def _translate(exc: sqlite3.Error) -> CopysealError:
@@ -223,28 +262,28 @@ class _Reads:
         return self.similar_many([keys], limit=limit)[0]
 
     def similar_many(
-        self, queries: Sequence[Sequence[int]], *, limit: int = 200
+        self, queries: Sequence[Sequence[int] | npt.NDArray[np.int64]], *, limit: int = 200
     ) -> list[list[int]]:
-        """:meth:`similar` for many queries, with one pass over the index for all of them."""
-        found: dict[int, list[int]] = {}
+        """:meth:`similar` for many queries, with one pass over the index for all of them.
+
+        A batch's queries hold a thousand keys each and almost all are in no row, so the
+        keys are deduplicated and the rows counted with numpy, not one Python object each."""
+        owners = np.repeat(np.arange(len(queries)), [len(q) for q in queries])
+        keys = np.concatenate(
+            [np.asarray(q, dtype=np.int64).reshape(-1) for q in queries]
+            or [np.zeros(0, dtype=np.int64)]
+        )
         # The write buffer is empty after a large batch or a rebuild: then only one table.
         [buffered] = self.conn.execute("SELECT EXISTS (SELECT 1 FROM fp_recent)").fetchone()
         tables = ("fp_keys", "fp_recent") if buffered else ("fp_keys",)
-        for chunk in _padded(int(k) for keys in queries for k in keys):
+        rows: list[tuple[int, int]] = []
+        for chunk in _chunks(distinct(keys).tolist()):
             marks = _marks(len(chunk))
             sql = " UNION ALL ".join(
                 f"SELECT key, entry FROM {table} WHERE key IN ({marks})" for table in tables
             )
-            for key, entry in self.conn.execute(sql, chunk * len(tables)):
-                found.setdefault(key, []).append(entry)
-        ranked = []
-        for keys in queries:
-            counts: dict[int, int] = {}
-            for key in {int(k) for k in keys} & found.keys():
-                for entry in found[key]:
-                    counts[entry] = counts.get(entry, 0) + 1
-            ranked.append(sorted(counts, key=lambda e: (-counts[e], e))[:limit])
-        return ranked
+            rows += self.conn.execute(sql, chunk * len(tables)).fetchall()
+        return _ranked_hits(owners, keys, rows, len(queries), limit)
 
     def entries_at(self, indices: Iterable[int]) -> dict[int, Entry]:
         """The entries at these indices (those that exist), in one query per few thousand."""
