@@ -122,14 +122,16 @@ def text_band_keys(signature: npt.NDArray[np.uint32]) -> I64:
 
 
 def query_windows(sequence: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.uint64]]:
-    """Shingle sets of windows over a long query, for finding works quoted inside it."""
+    """Shingle hashes of windows over a long query, for finding works quoted inside it.
+
+    Repeats are kept: a MinHash is the same over a window's shingles and over their set."""
     out: list[npt.NDArray[np.uint64]] = []
     for size in WINDOW_SIZES:
         if sequence.size <= size * 3 // 2:
             break
         step = size // 2
         for start in range(0, sequence.size - step, step):
-            out.append(distinct(sequence[start : start + size]))
+            out.append(sequence[start : start + size])
     if len(out) > MAX_WINDOWS:  # spread the budget evenly over the text
         pick = np.linspace(0, len(out) - 1, MAX_WINDOWS).round().astype(int)
         out = [out[i] for i in pick]

@@ -310,8 +310,9 @@ class TextFeatures:
         # searchsorted then tests every (permutation, value) pair of many candidates.
         # NUM_PERM times the size of the shingle set, so it is made when asked, not kept:
         # a registration batch holds the features of thousands of texts at once.
-        tagged = _permuted(self.shingle_hashes) | (_ROW_TAGS[:, None] << np.uint64(32))
-        return np.sort(tagged, axis=None)
+        # Rows sorted one by one (32-bit values), then tagged: sorted as a whole.
+        rows = np.sort(_permuted(self.shingle_hashes).astype(np.uint32), axis=1)
+        return (rows.astype(np.uint64) | (_ROW_TAGS[:, None] << np.uint64(32))).ravel()
 
     def contained_fraction(self, minhashes: npt.NDArray[np.uint32]) -> npt.NDArray[np.float64]:
         """For each signature row, the fraction of its MinHash values that this text's
@@ -421,23 +422,43 @@ def text_fingerprint_v1(text: str, *, iscc: bool = True) -> TextSignature:
     return text_features_v1(text, iscc=iscc).signature
 
 
+def text_features_many_v1(
+    texts: Sequence[str], *, iscc: bool = False
+) -> list[TextFeatures | InvalidInput]:
+    """:func:`text_features_v1` of many texts at once (vectorised MinHash and ISCC codes);
+    a bad text's slot holds its error (an :class:`InvalidInput` subclass) instead."""
+    prepared: list[tuple[str, U64, U64] | InvalidInput] = []
+    for text in texts:
+        try:
+            prepared.append(_prepare(text))
+        except InvalidInput as exc:
+            prepared.append(exc)
+    good = [(i, p) for i, p in enumerate(prepared) if not isinstance(p, InvalidInput)]
+    signatures = minhash_batch_v1([hashes for _, (_, hashes, _) in good])
+    codes = iscc_text_codes([texts[i] for i, _ in good]) if iscc else [None] * len(good)
+    made = {}
+    for j, (i, (normalised, hashes, sequence)) in enumerate(good):
+        signature = TextSignature(
+            sha256_norm=hashlib.sha256(normalised.encode()).hexdigest(),
+            minhash=signatures[j],
+            shingles=int(hashes.size),
+            iscc=codes[j],
+        )
+        made[i] = TextFeatures(signature=signature, shingle_hashes=hashes, sequence=sequence)
+    return [p if isinstance(p, InvalidInput) else made[i] for i, p in enumerate(prepared)]
+
+
 def text_fingerprints_v1(texts: Sequence[str], *, iscc: bool = True) -> list[TextSignature]:
     """Fingerprint many texts at once (vectorised MinHash); same results as one by one.
 
-    Raises for the first bad text; validate texts one by one to get per-text errors.
+    Raises for the first bad text; :func:`text_features_many_v1` tells each text's error.
     """
-    prepared = [_prepare(t) for t in texts]
-    signatures = minhash_batch_v1([hashes for _, hashes, _ in prepared])
-    codes = iscc_text_codes(texts) if iscc else [None] * len(texts)
-    return [
-        TextSignature(
-            sha256_norm=hashlib.sha256(normalised.encode()).hexdigest(),
-            minhash=signatures[i],
-            shingles=int(hashes.size),
-            iscc=codes[i],
-        )
-        for i, (normalised, hashes, _) in enumerate(prepared)
-    ]
+    out = []
+    for found in text_features_many_v1(texts, iscc=iscc):
+        if isinstance(found, InvalidInput):
+            raise found
+        out.append(found.signature)
+    return out
 
 
 def text_fingerprint(text: str, *, iscc: bool = True) -> TextSignature:

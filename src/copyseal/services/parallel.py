@@ -8,11 +8,16 @@ store, and a batch uses every core. Signing, verifying and sequencing stay in th
 process: the creator's key never leaves it, and the log still has one writer at a time.
 
 The pool is the registry's policy (``Registry(policy=pool)``): each claim gets the verdict
-:meth:`SimilaritySearch.assess_many` gives it, whichever worker checks it.
+:meth:`SimilaritySearch.assess_many` gives it, whichever worker checks it. A text is checked
+in the same pass that fingerprints it (:meth:`WorkerPool.fingerprints`, one normalisation
+and MinHash for both); the registry's :meth:`WorkerPool.assess_many` then turns the matches
+found for that content into the claim's verdict, and sends the workers only the claims whose
+content was not checked that way (images, audio, declared derivatives, other contents).
 """
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -20,10 +25,13 @@ from typing import Any, TypeVar
 
 from copyseal.core.claims import Claim
 from copyseal.domain.log import LogStore
-from copyseal.services.search import Assessment, SimilaritySearch, fingerprint_fields
+from copyseal.services.search import Assessment, SimilaritySearch, WorkMatch, verdict
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+MAX_CHECKED = 100_000
+"""Checked contents the pool remembers until their claims are assessed."""
 
 _search: SimilaritySearch | None = None  # a worker process's own
 
@@ -33,13 +41,19 @@ def _start_worker(open_store: Callable[[], LogStore]) -> None:
     _search = SimilaritySearch(store=open_store())
 
 
-def _fingerprint(works: Sequence[tuple[bytes, str]]) -> list[dict[str, Any]]:
-    return [fingerprint_fields(content, media_type) for content, media_type in works]
+def _searcher() -> SimilaritySearch:
+    assert _search is not None, "the worker was started without its store"
+    return _search
+
+
+def _fingerprint(
+    works: Sequence[tuple[bytes, str]],
+) -> list[tuple[dict[str, Any], list[WorkMatch] | None]]:
+    return _searcher().fingerprint_and_check(works)
 
 
 def _assess(items: Sequence[tuple[Claim, bytes | None]]) -> list[Assessment]:
-    assert _search is not None, "the worker was started without its store"
-    return _search.assess_many([c for c, _ in items], [b for _, b in items])
+    return _searcher().assess_many([c for c, _ in items], [b for _, b in items])
 
 
 class WorkerPool:
@@ -61,20 +75,51 @@ class WorkerPool:
             initializer=_start_worker,
             initargs=(open_store,),
         )
+        self._checked: dict[tuple[str, str], list[WorkMatch]] = {}
 
     def fingerprints(self, works: Sequence[tuple[bytes, str]]) -> list[dict[str, Any]]:
-        """:func:`fingerprint_fields` of each (content, media type); raises the first error."""
-        return self._spread(_fingerprint, works)
+        """:func:`fingerprint_fields` of each (content, media type); raises the first error.
+        Texts are checked in the same pass, and the matches kept for :meth:`assess_many`."""
+        results = self._spread(_fingerprint, works)
+        if len(self._checked) + len(works) > MAX_CHECKED:
+            self._checked.clear()  # checked long ago and never registered: check again
+        for (content, media_type), (_, matches) in zip(works, results, strict=True):
+            if matches is not None:
+                self._checked[(hashlib.sha256(content).hexdigest(), media_type)] = matches
+        return [fields for fields, _ in results]
 
     def assess_many(
         self, claims: Sequence[Claim], contents: Sequence[bytes | None]
     ) -> list[Assessment]:
-        """:meth:`SimilaritySearch.assess_many`, the batch split between the workers."""
-        return self._spread(_assess, list(zip(claims, contents, strict=True)))
+        """:meth:`SimilaritySearch.assess_many`: from the matches :meth:`fingerprints` found
+        for a claim's content, else in the workers, the batch split between them."""
+        verdicts: list[Assessment | None] = [None] * len(claims)
+        rest = []
+        for i, (claim, content) in enumerate(zip(claims, contents, strict=True)):
+            matches = self._checked.pop(self._key(claim, content), None)
+            if matches is not None:
+                verdicts[i] = verdict(claim, set(), matches)
+            else:
+                rest.append(i)
+        assessed = self._spread(_assess, [(claims[i], contents[i]) for i in rest])
+        for i, assessment in zip(rest, assessed, strict=True):
+            verdicts[i] = assessment
+        return [v if v is not None else Assessment() for v in verdicts]
+
+    @staticmethod
+    def _key(claim: Claim, content: bytes | None) -> tuple[str, str]:
+        """The key a plain registration's checked content is kept under ("" for others)."""
+        body = claim.body
+        if claim.type != "register" or content is None or body.get("derivative_of"):
+            return ("", "")
+        media_type = body["content"].get("media_type")
+        return (hashlib.sha256(content).hexdigest(), media_type) if media_type else ("", "")
 
     def _spread(self, task: Callable[[Sequence[T]], list[R]], items: Sequence[T]) -> list[R]:
         # Dealt round-robin: neighbouring works are often alike in cost (one language, one
         # source), and each part should take as long as the others.
+        if not items:
+            return []
         n = self.workers
         parts = [items[i::n] for i in range(min(n, len(items)))]
         results = list(self._executor.map(task, parts))

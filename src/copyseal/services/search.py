@@ -40,10 +40,18 @@ from copyseal.fingerprint.audio import (
     is_audio_match,
 )
 from copyseal.fingerprint.image import ImageSignature, image_fingerprint, image_query
-from copyseal.fingerprint.text import TextFeatures, TextSignature, text_features, text_fingerprint
+from copyseal.fingerprint.text import (
+    TextFeatures,
+    TextSignature,
+    text_features,
+    text_features_many_v1,
+    text_fingerprint,
+)
 
 MAX_CANDIDATES = 200
 TEXT_GROUP = 256
+POLICY_TOP = 20
+"""Matches the registration policy looks at: any from another creator refuses."""
 
 
 def media_kind(media_type: str) -> str:
@@ -370,6 +378,33 @@ class SimilaritySearch:
 
     # -- registration policy -------------------------------------------------------------------
 
+    def fingerprint_and_check(
+        self, works: Sequence[tuple[bytes, str]]
+    ) -> list[tuple[dict[str, Any], list[WorkMatch] | None]]:
+        """Each work's claim fingerprints (:func:`fingerprint_fields`) and, for a text, its
+        matches as the registration policy sees them now (:func:`verdict` turns them into
+        the verdict), from one normalisation and MinHash of the text. Raises the first
+        error :func:`fingerprint_fields` would raise."""
+        out: list[tuple[dict[str, Any], list[WorkMatch] | None]] = [({}, None)] * len(works)
+        texts: list[tuple[int, bytes, str]] = []
+        for i, (content, media_type) in enumerate(works):
+            if media_kind(media_type) == "text":
+                texts.append((i, content, decode_text(content)))
+            else:
+                out[i] = (fingerprint_fields(content, media_type), None)
+        queries = []
+        features = text_features_many_v1([text for _, _, text in texts], iscc=True)
+        for (_, content, _), found in zip(texts, features, strict=True):
+            if isinstance(found, EmptyContent):
+                raise found
+            usable = None if isinstance(found, InvalidInput) else found  # too short: exact only
+            queries.append(_TextQuery(hashlib.sha256(content).hexdigest(), usable))
+        checked = self._check_texts(queries, top_k=POLICY_TOP)
+        for (i, _, _), query, matches in zip(texts, queries, checked, strict=True):
+            fields = query.features.signature.to_fields() if query.features else {}
+            out[i] = (fields, matches)
+        return out
+
     def assess_many(
         self, claims: Sequence[Claim], contents: Sequence[bytes | None]
     ) -> list[Assessment]:
@@ -392,18 +427,18 @@ class SimilaritySearch:
                     if media_kind(media_type) == "text":
                         texts.append((i, parents, _text_query(content)))
                     else:
-                        found = self.check(content, media_type, top_k=20, passages=False)
-                        verdicts[i] = _verdict(claim, parents, found)
+                        found = self.check(content, media_type, top_k=POLICY_TOP, passages=False)
+                        verdicts[i] = verdict(claim, parents, found)
             except CopysealError as exc:
                 verdicts[i] = Assessment(refusal=exc)
         if texts:
-            checked = self._check_texts([query for _, _, query in texts], top_k=20)
+            checked = self._check_texts([query for _, _, query in texts], top_k=POLICY_TOP)
             for (i, parents, _), found in zip(texts, checked, strict=True):
-                verdicts[i] = _verdict(claims[i], parents, found)
+                verdicts[i] = verdict(claims[i], parents, found)
         if by_hash:
             exact = self._assess_exact([claims[i] for i in by_hash])
-            for i, verdict in zip(by_hash, exact, strict=True):
-                verdicts[i] = verdict
+            for i, assessment in zip(by_hash, exact, strict=True):
+                verdicts[i] = assessment
         return [v if v is not None else Assessment() for v in verdicts]
 
     def _parents(self, claim: Claim) -> set[str]:
@@ -418,15 +453,15 @@ class SimilaritySearch:
         earlier = self.store.find_contents(c.body["content"]["sha256"] for c in claims)
         verdicts = []
         for claim in claims:
-            verdict = Assessment()
+            outcome = Assessment()
             parents = set(claim.body.get("derivative_of", []))
             for entry in earlier.get(claim.body["content"]["sha256"], []):
                 foreign = entry.type == "register" and entry.signer != claim.signer
                 if foreign and entry.work_id not in parents:
                     match = fx.Match(entry.index, entry.index, fx.EXACT, 1.0, {}, original=True)
-                    verdict = Assessment(refusal=_squatting(self._describe(match)))
+                    outcome = Assessment(refusal=_squatting(self._describe(match)))
                     break
-            verdicts.append(verdict)
+            verdicts.append(outcome)
         return verdicts
 
 
@@ -452,7 +487,9 @@ def _registered(entries: Iterable[Entry]) -> dict[int, Entry]:
     return {e.index: e for e in entries if e.type == "register"}
 
 
-def _verdict(claim: Claim, parents: set[str], matches: Sequence[WorkMatch]) -> Assessment:
+def verdict(claim: Claim, parents: set[str], matches: Sequence[WorkMatch]) -> Assessment:
+    """The policy's verdict on a claim whose content has these matches; ``parents`` are the
+    works it declares it derives from (checked to exist)."""
     links: list[tuple[int, str]] = []
     for match in matches:
         if match.owner == claim.signer:

@@ -46,9 +46,16 @@ def _by_hash_only(signer: Signer, content: bytes) -> Claim:
     return sign_claim(signer, "register", body, nonce=b"\x07" * 16, created="2026-11-23T00:00:00Z")
 
 
-@pytest.mark.parametrize("workers", [0, 2], ids=["in-process", "worker-processes"])
-def test_each_claim_of_a_batch_gets_its_own_verdict(tmp_path: Path, workers: int) -> None:
-    """The same verdicts whether this process checks the batch or worker processes do."""
+@pytest.mark.parametrize(
+    ("workers", "fingerprinted"),
+    [(0, False), (2, False), (2, True)],
+    ids=["in-process", "worker-processes", "checked-when-fingerprinted"],
+)
+def test_each_claim_of_a_batch_gets_its_own_verdict(
+    tmp_path: Path, workers: int, fingerprinted: bool
+) -> None:
+    """The same verdicts whether this process checks the batch, worker processes do, or the
+    workers checked the texts when they fingerprinted them."""
     store = SqliteLogStore(tmp_path / "log.db")
     policy: SimilaritySearch | WorkerPool = (
         WorkerPool(partial(SqliteLogStore, tmp_path / "log.db"), workers)
@@ -79,7 +86,13 @@ def test_each_claim_of_a_batch_gets_its_own_verdict(tmp_path: Path, workers: int
         contents: list[bytes | None] = [t.encode() for t in texts]
         contents += [None, b"   \n", (copy + " (my remix)").encode(), (NOTE + " Again.").encode()]
 
+        if fingerprinted:
+            assert isinstance(policy, WorkerPool)
+            policy.fingerprints([(b, TEXT_MEDIA_TYPE) for b in contents if b and b.strip()])
+            assert len(policy._checked) == 6
         verdicts = policy.assess_many(claims, contents)
+        if fingerprinted:  # the plain registrations' matches were used, and only once
+            assert isinstance(policy, WorkerPool) and len(policy._checked) == 2
         alone = [policy.assess_many([c], [b])[0] for c, b in zip(claims, contents, strict=True)]
         assert [_summary(v) for v in alone] == [_summary(v) for v in verdicts]
 
