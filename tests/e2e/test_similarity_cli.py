@@ -110,6 +110,35 @@ def test_worker_processes_fingerprint_and_check_a_batch(home: Home, tmp_path: Pa
         assert "text_minhash_v1" in shown["fingerprints"]
 
 
+def test_worker_processes_register_chunk_after_chunk(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With workers, the next chunk is fingerprinted while one is registered; a bad work
+    stops the batch at its chunk, and the chunks before it stay registered and listed."""
+    monkeypatch.setattr("copyseal.cli.works.CHUNK", 2)
+    names = []
+    for i in range(6):
+        name = f"n{i}.txt"
+        text = f"Entry {i}: the tide came in {i * 3} minutes late, and the gulls sat it out."
+        (tmp_path / name).write_text(" ... !!! " if i == 3 else text)
+        names.append(str(tmp_path / name))
+    code, data = home.register(*names, "--jobs", "2")
+    assert code == EmptyContent.exit_code
+    first, second, stopped = data["works"]
+    assert [first["source"], second["source"]] == names[:2]
+    assert stopped["error"]["error"] == "EmptyContent"
+    assert stopped["source"] == "works 3–6, not registered"
+    with sqlite3.connect(home.path / "copyseal.db") as db:
+        assert db.execute("SELECT count(*) FROM entries").fetchone() == (2,)
+
+    (tmp_path / "n3.txt").write_text("Entry 3: and then the wind turned, and the boats came home.")
+    code, data = home.register(*names, "--jobs", "2")
+    assert code == 0, data
+    rows = data["works"]
+    assert [r["source"] for r in rows] == names
+    assert [r["created"] for r in rows] == [False, False] + [True] * 4  # already registered
+
+
 def test_own_edited_version_is_linked(home: Home) -> None:
     code, data = home.register("--text", POEM)
     first = data["works"][0]["work_id"]

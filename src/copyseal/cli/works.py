@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import mimetypes
 import os
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,10 @@ from copyseal.services.creator import (
     prepare_register_claims,
 )
 from copyseal.services.parallel import WorkerPool
+from copyseal.services.registry import Registration
 from copyseal.services.search import SimilaritySearch, rebuild_index
 
-CHUNK = 5000
+CHUNK = 2000
 PARALLEL_WORKS = 1000
 """Batches this large are fingerprinted and checked by worker processes: below it, starting
 them (about 0.3 s) costs about what they save."""
@@ -63,6 +66,35 @@ def read_inputs(
             media_type += "; charset=utf-8"
         works.append(WorkInput(content, media_type, str(path), title))
     return works
+
+
+def _given(fields: list[dict[str, Any]], works: object) -> list[dict[str, Any]]:
+    """A fingerprinter whose results were computed ahead."""
+    return fields
+
+
+def _row(
+    work: WorkInput, salt: bytes | None, outcome: Registration | CopysealError, out_dir: Path
+) -> dict[str, Any]:
+    """The result row of one work; its certificate (and salt) written to ``out_dir``."""
+    if isinstance(outcome, CopysealError):
+        return {"source": work.label, "error": outcome.to_dict()}
+    cert = outcome.certificate
+    path = out_dir / f"{cert.work_id}.cert.json"
+    path.write_bytes(cert.to_json())
+    row = {
+        "work_id": cert.work_id,
+        "created": outcome.created,
+        "source": work.label,
+        "certificate": str(path),
+        "kind": cert.claim.type,
+    }
+    if salt is not None:
+        salt_path = out_dir / f"{cert.work_id}.salt"
+        if not salt_path.exists():
+            write_private_file(salt_path, salt.hex().encode() + b"\n")
+        row["salt"] = str(salt_path)
+    return row
 
 
 def register(
@@ -110,13 +142,13 @@ def register(
             signer = opened.keys.load(key, passphrase())
             works = read_inputs(files or [], text, title, opened.max_content_bytes)
             limit = opened.max_content_bytes
-            salts: list[bytes | None] = [None] * len(works)
-            claims: list[Claim]
-            if dispute is not None:
-                if len(works) != 1:
-                    raise InvalidInput("a dispute concerns exactly one work")
-                claims = [
-                    prepare_dispute_claim(
+
+            def batches() -> Iterator[tuple[list[WorkInput], list[bytes | None], list[Claim]]]:
+                """(works, salts, claims) to register, CHUNK works at a time."""
+                if dispute is not None:
+                    if len(works) != 1:
+                        raise InvalidInput("a dispute concerns exactly one work")
+                    claim = prepare_dispute_claim(
                         works[0],
                         signer,
                         disputed=dispute,
@@ -125,59 +157,67 @@ def register(
                         random_bytes=os.urandom,
                         max_bytes=limit,
                     )
-                ]
-            elif private:
-                pairs = prepare_private_claims(
-                    works, signer, clock=now, random_bytes=os.urandom, max_bytes=limit
+                    yield works, [None], [claim]
+                    return
+                chunks = [works[i : i + CHUNK] for i in range(0, len(works), CHUNK)]
+                if private:
+                    pairs = prepare_private_claims(
+                        works, signer, clock=now, random_bytes=os.urandom, max_bytes=limit
+                    )
+                    for i, chunk in enumerate(chunks):
+                        part = pairs[i * CHUNK : (i + 1) * CHUNK]
+                        yield chunk, [s for _, s in part], [c for c, _ in part]
+                    return
+                pool = registry.policy if isinstance(registry.policy, WorkerPool) else None
+                if pool is None:  # all fingerprinted first: a bad work stops the whole batch
+                    claims = prepare_register_claims(
+                        works,
+                        signer,
+                        clock=now,
+                        random_bytes=os.urandom,
+                        max_bytes=limit,
+                        derivative_of=derivative_of,
+                    )
+                    for i, chunk in enumerate(chunks):
+                        yield chunk, [None] * len(chunk), claims[i * CHUNK : (i + 1) * CHUNK]
+                    return
+                # Worker processes fingerprint and check the next chunk while this one is
+                # registered: a bad work stops the batch at its chunk.
+                ahead = pool.fingerprints_ahead(
+                    [(w.content, w.media_type) for w in c] for c in chunks
                 )
-                claims, salts = [c for c, _ in pairs], [s for _, s in pairs]
-            else:
-                claims = prepare_register_claims(
-                    works,
-                    signer,
-                    clock=now,
-                    random_bytes=os.urandom,
-                    max_bytes=limit,
-                    derivative_of=derivative_of,
-                    fingerprints=(
-                        registry.policy.fingerprints
-                        if isinstance(registry.policy, WorkerPool)
-                        else None
-                    ),
-                )
+                for chunk, fields in zip(chunks, ahead, strict=True):
+                    claims = prepare_register_claims(
+                        chunk,
+                        signer,
+                        clock=now,
+                        random_bytes=os.urandom,
+                        max_bytes=limit,
+                        derivative_of=derivative_of,
+                        fingerprints=partial(_given, fields),
+                    )
+                    yield chunk, [None] * len(chunk), claims
+
             out_dir.mkdir(parents=True, exist_ok=True)
             rows: list[dict[str, Any]] = []
             first_error: CopysealError | None = None
-            with Progress(console=err, disable=len(claims) < 50 or as_json) as bar:
-                task = bar.add_task("registering", total=len(claims))
-                for start in range(0, len(claims), CHUNK):
-                    chunk = slice(start, start + CHUNK)
-                    contents = [w.content for w in works[chunk]]
-                    outcomes = registry.register(claims[chunk], contents)
-                    for work, salt, outcome in zip(
-                        works[chunk], salts[chunk], outcomes, strict=True
-                    ):
-                        if isinstance(outcome, CopysealError):
-                            first_error = first_error or outcome
-                            rows.append({"source": work.label, "error": outcome.to_dict()})
-                            continue
-                        cert = outcome.certificate
-                        path = out_dir / f"{cert.work_id}.cert.json"
-                        path.write_bytes(cert.to_json())
-                        row = {
-                            "work_id": cert.work_id,
-                            "created": outcome.created,
-                            "source": work.label,
-                            "certificate": str(path),
-                            "kind": cert.claim.type,
-                        }
-                        if salt is not None:
-                            salt_path = out_dir / f"{cert.work_id}.salt"
-                            if not salt_path.exists():
-                                write_private_file(salt_path, salt.hex().encode() + b"\n")
-                            row["salt"] = str(salt_path)
-                        rows.append(row)
-                    bar.advance(task, len(outcomes))
+            with Progress(console=err, disable=len(works) < 50 or as_json) as bar:
+                task = bar.add_task("registering", total=len(works))
+                try:
+                    for chunk, salts, claims in batches():
+                        outcomes = registry.register(claims, [w.content for w in chunk])
+                        for work, salt, outcome in zip(chunk, salts, outcomes, strict=True):
+                            rows.append(_row(work, salt, outcome, out_dir))
+                            if isinstance(outcome, CopysealError):
+                                first_error = first_error or outcome
+                        bar.advance(task, len(outcomes))
+                except CopysealError as exc:
+                    if not rows:
+                        raise
+                    # Stopped at a later chunk: the chunks before it are registered.
+                    first_error = first_error or exc
+                    rest = f"works {len(rows) + 1}–{len(works)}, not registered"
+                    rows.append({"source": rest, "error": exc.to_dict()})
         return {"works": rows, "error": first_error}
 
     result = run(as_json, action)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -46,9 +46,10 @@ def _searcher() -> SimilaritySearch:
     return _search
 
 
-def _fingerprint(
-    works: Sequence[tuple[bytes, str]],
-) -> list[tuple[dict[str, Any], list[WorkMatch] | None]]:
+_Fingerprinted = tuple[dict[str, Any], list[WorkMatch] | None]
+
+
+def _fingerprint(works: Sequence[tuple[bytes, str]]) -> list[_Fingerprinted]:
     return _searcher().fingerprint_and_check(works)
 
 
@@ -80,7 +81,31 @@ class WorkerPool:
     def fingerprints(self, works: Sequence[tuple[bytes, str]]) -> list[dict[str, Any]]:
         """:func:`fingerprint_fields` of each (content, media type); raises the first error.
         Texts are checked in the same pass, and the matches kept for :meth:`assess_many`."""
-        results = self._spread(_fingerprint, works)
+        return self._kept(works, self._start(_fingerprint, works))
+
+    def fingerprints_ahead(
+        self, batches: Iterable[Sequence[tuple[bytes, str]]]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """:meth:`fingerprints` of each batch in turn; while the caller handles one batch
+        (registers it), the workers already fingerprint and check the next. So each batch's
+        texts are checked against the log as it was before the batch ahead of it was logged,
+        as the works of one batch are not checked against each other."""
+        ahead: tuple[Sequence[tuple[bytes, str]], Callable[[], list[_Fingerprinted]]] | None
+        ahead = None
+        for batch in batches:
+            started = (batch, self._start(_fingerprint, batch))
+            if ahead is not None:
+                yield self._kept(*ahead)
+            ahead = started
+        if ahead is not None:
+            yield self._kept(*ahead)
+
+    def _kept(
+        self,
+        works: Sequence[tuple[bytes, str]],
+        result: Callable[[], list[_Fingerprinted]],
+    ) -> list[dict[str, Any]]:
+        results = result()
         if len(self._checked) + len(works) > MAX_CHECKED:
             self._checked.clear()  # checked long ago and never registered: check again
         for (content, media_type), (_, matches) in zip(works, results, strict=True):
@@ -101,7 +126,7 @@ class WorkerPool:
                 verdicts[i] = verdict(claim, set(), matches)
             else:
                 rest.append(i)
-        assessed = self._spread(_assess, [(claims[i], contents[i]) for i in rest])
+        assessed = self._start(_assess, [(claims[i], contents[i]) for i in rest])()
         for i, assessment in zip(rest, assessed, strict=True):
             verdicts[i] = assessment
         return [v if v is not None else Assessment() for v in verdicts]
@@ -115,15 +140,21 @@ class WorkerPool:
         media_type = body["content"].get("media_type")
         return (hashlib.sha256(content).hexdigest(), media_type) if media_type else ("", "")
 
-    def _spread(self, task: Callable[[Sequence[T]], list[R]], items: Sequence[T]) -> list[R]:
+    def _start(
+        self, task: Callable[[Sequence[T]], list[R]], items: Sequence[T]
+    ) -> Callable[[], list[R]]:
+        """Start ``task`` on ``items`` in the workers; the returned function waits for the
+        results, in order, and raises the first error."""
         # Dealt round-robin: neighbouring works are often alike in cost (one language, one
         # source), and each part should take as long as the others.
-        if not items:
-            return []
         n = self.workers
-        parts = [items[i::n] for i in range(min(n, len(items)))]
-        results = list(self._executor.map(task, parts))
-        return [results[i % n][i // n] for i in range(len(items))]
+        parts = [self._executor.submit(task, items[i::n]) for i in range(min(n, len(items)))]
+
+        def results() -> list[R]:
+            done = [part.result() for part in parts]
+            return [done[i % n][i // n] for i in range(len(items))]
+
+        return results
 
     def close(self) -> None:
         self._executor.shutdown(cancel_futures=True)
