@@ -6,7 +6,7 @@ bits). Its compiled MinHash still works on Python integers, one value at a time:
 the 0.22 ms a fortune's code takes, more than all of copyseal's own fingerprinting. Here the
 collapsing, the n-grams, the hashes and the encoding of the code are ``iscc-core``'s own
 functions; only the MinHash runs in numpy, over every n-gram of a batch in one pass per
-permutation, with the permutation constants read from ``iscc-core``'s own source.
+permutation, with the standard's permutation constants (``iscc_minhash.py``).
 
 Equality with ``iscc-core`` is pinned by its conformance vectors and by comparing codes
 over real and generated texts in ``tests/unit/fingerprint/test_iscc_text.py``.
@@ -14,15 +14,15 @@ over real and generated texts in ``tests/unit/fingerprint/test_iscc_text.py``.
 
 from __future__ import annotations
 
-import ast
 import functools
 from collections.abc import Sequence
-from pathlib import Path
 
 import iscc_core
 import numpy as np
 import numpy.typing as npt
 import xxhash
+
+from copyseal.fingerprint.iscc_minhash import MPA, MPB
 
 U64 = npt.NDArray[np.uint64]
 
@@ -35,18 +35,7 @@ _GROUP = 8192
 
 @functools.cache
 def _permutations() -> tuple[U64, U64]:
-    """The MinHash constants ``MPA`` and ``MPB`` of ``iscc_core/minhash.py``.
-
-    The installed module is compiled and does not expose them; its source ships beside it,
-    and the constants are read from that source, not copied here."""
-    source = Path(iscc_core.__file__).with_name("minhash.py").read_text(encoding="utf-8")
-    values = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-            if isinstance(target, ast.Name) and target.id in ("MPA", "MPB"):
-                values[target.id] = ast.literal_eval(node.value)
-    return np.array(values["MPA"], dtype=np.uint64), np.array(values["MPB"], dtype=np.uint64)
+    return np.array(MPA, dtype=np.uint64), np.array(MPB, dtype=np.uint64)
 
 
 def _features(text: str) -> list[int]:

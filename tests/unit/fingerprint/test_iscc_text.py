@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import iscc_core
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copyseal.fingerprint import iscc_text
+from copyseal.fingerprint import iscc_minhash, iscc_text
 from copyseal.fingerprint.text import text_fingerprint_v1, text_fingerprints_v1
 from tests.unit.fingerprint.samples import TEXTS
 
@@ -50,3 +51,15 @@ def test_fingerprints_record_the_standard_code() -> None:
 @given(st.lists(st.text(min_size=0, max_size=300), min_size=1, max_size=8))
 def test_any_text_gets_iscc_cores_code(texts: list[str]) -> None:
     assert iscc_text.iscc_text_codes(texts) == [_reference(t) for t in texts]
+
+
+def test_vendored_permutations_are_iscc_cores() -> None:
+    """The MinHash constants copied into copyseal are those of the installed iscc-core."""
+    source = Path(iscc_core.__file__).with_name("minhash.py").read_text(encoding="utf-8")
+    found = {}
+    for node in ast.parse(source).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if isinstance(target, ast.Name) and target.id in ("MPA", "MPB"):
+            found[target.id] = tuple(ast.literal_eval(node.value))  # type: ignore[attr-defined]
+    assert found == {"MPA": iscc_minhash.MPA, "MPB": iscc_minhash.MPB}
+    assert len(iscc_minhash.MPA) == len(iscc_minhash.MPB) == 64
