@@ -12,7 +12,9 @@ from pathlib import Path
 from bench.common import Figure, median_rate
 from copyseal.adapters.home import Home
 from copyseal.core.certificate import Certificate
-from copyseal.core.claims import Claim, register_body, sign_claim
+from copyseal.core.claims import Claim
+from copyseal.core.kinds import sign_claim
+from copyseal.core.kinds.register import register_body
 from copyseal.services.creator import TEXT_MEDIA_TYPE
 from copyseal.services.registry import Registry, format_time
 from copyseal.services.verification import check_certificate

@@ -27,8 +27,10 @@ from bench.similarity.corpus import load_corpus
 from bench.similarity.data import ensure_data
 from copyseal.adapters.home import Home
 from copyseal.adapters.storage.sqlite import SqliteLogStore
-from copyseal.core.claims import Claim, register_body, sign_claim
+from copyseal.core.claims import Claim
 from copyseal.core.keys import Signer
+from copyseal.core.kinds import sign_claim
+from copyseal.core.kinds.register import register_body
 from copyseal.fingerprint.text import text_fingerprints_v1
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
 from copyseal.services.parallel import WorkerPool

@@ -10,7 +10,8 @@ declared here, so an error means the same thing everywhere::
     │   ├── ContentTooLarge            5   413
     │   ├── UnreadablePath             6   400
     │   ├── MalformedDocument          7   400
-    │   └── UnsupportedVersion         8   400
+    │   ├── UnsupportedVersion         8   400
+    │   └── NotAccepted                3   422
     ├── NotFound                       9   404
     │   └── UnknownKey                10   404
     ├── VerificationError             11   422
@@ -93,6 +94,13 @@ class UnsupportedVersion(InvalidInput):
     exit_code = 8
     title = "Unsupported format version"
     hint = "Upgrade copyseal to read this document."
+
+
+class NotAccepted(InvalidInput):
+    """A well-formed claim of a kind this registry does not take from submitters."""
+
+    http_status = 422
+    title = "Claim not accepted"
 
 
 class NotFound(CopysealError):

@@ -60,6 +60,7 @@ def test_register_verify_show(cli_home: Path, tmp_path: Path) -> None:
     assert {c["name"]: c["status"] for c in report["checks"]} == {
         "log": "ok",
         "signature": "ok",
+        "claim": "ok",
         "content": "ok",
         "leaf": "ok",
         "work_id": "ok",

@@ -16,9 +16,12 @@ from typing import Any
 
 from copyseal.core import merkle
 from copyseal.core.certificate import Certificate, verify_certificate
-from copyseal.core.claims import leaf_bytes, register_body, sign_claim
+from copyseal.core.claims import Claim, leaf_bytes, sign_envelope
 from copyseal.core.encoding import jcs, parse_canonical_json
 from copyseal.core.keys import Signer, domain_message
+from copyseal.core.kinds import KINDS, sign_claim
+from copyseal.core.kinds.dispute import dispute_body
+from copyseal.core.kinds.register import commitment, private_body, register_body
 from copyseal.core.note import ALG_COSIGNATURE_V1, Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id
 
@@ -49,6 +52,17 @@ INPUTS: dict[str, Any] = {
     "witness_time": 1795467601,
     "domain_purpose": "register",
     "domain_message": "hello",
+}
+
+KIND_INPUTS: dict[str, Any] = {
+    "salt": _seed("salt").hex(),
+    "disputed_work": "000005-ABCD",
+    "reason": "I wrote it in 2019; the notebook page is attached to the dispute.",
+    "unknown_type": "transfer",
+    "unknown_body": {
+        "work_id": "000005-ABCD",
+        "to": "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp",
+    },
 }
 
 
@@ -139,6 +153,56 @@ def build() -> dict[str, Any]:
             "json": cert.to_json().decode(),
             "report": report.to_dict(),
         },
+        "kinds": _kind_vectors(creator, content),
+    }
+
+
+def _kind_vectors(creator: Signer, content: bytes) -> dict[str, Any]:
+    """One signed claim of each kind's body variants, and one of a kind this copyseal does
+    not know (signed with the real envelope, as a newer copyseal would): each with its
+    JSON, the bytes signed and the leaf."""
+    inp, kinds = INPUTS, KIND_INPUTS
+    nonce, created = bytes.fromhex(inp["nonce"]), inp["created"]
+    public = {"sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
+    salt = bytes.fromhex(kinds["salt"])
+    bodies = {
+        "register": register_body(
+            sha256=hashlib.sha256(content).digest(),
+            size=len(content),
+            media_type=inp["media_type"],
+            title=inp["title"],
+            derivative_of=[kinds["disputed_work"]],
+        ),
+        "register-private": private_body(
+            commitment_hash=commitment(salt, content), title=inp["title"]
+        ),
+        "dispute": dispute_body(
+            work_id=kinds["disputed_work"],
+            reason=kinds["reason"],
+            content={**public, "media_type": inp["media_type"]},
+        ),
+    }
+    claims = {
+        name: sign_claim(creator, name.split("-")[0], body, nonce=nonce, created=created)
+        for name, body in bodies.items()
+    }
+    assert kinds["unknown_type"] not in KINDS
+    claims["unknown"] = sign_envelope(
+        creator,
+        kinds["unknown_type"],
+        kinds["unknown_body"],
+        version=1,
+        nonce=nonce,
+        created=created,
+    )
+    return {"inputs": kinds, **{name: _claim_vector(c) for name, c in claims.items()}}
+
+
+def _claim_vector(claim: Claim) -> dict[str, str]:
+    return {
+        "json": jcs(claim.to_dict()).decode(),
+        "signing_bytes": claim.signing_bytes().decode(),
+        "leaf": leaf_bytes(claim, INPUTS["logged_at"]).decode(),
     }
 
 

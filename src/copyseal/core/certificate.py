@@ -25,8 +25,10 @@ from typing import Any
 
 from copyseal.core import merkle
 from copyseal.core.anchor import AnchorReceipt, verify_anchor_offline
-from copyseal.core.claims import Claim, commitment, parse_leaf
+from copyseal.core.claims import Claim, parse_leaf
 from copyseal.core.encoding import hex32, jcs, parse_canonical_json
+from copyseal.core.kinds import Reading, read
+from copyseal.core.kinds.register import commitment
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, signers_of, verify_note
 from copyseal.core.workid import compute_work_id
 from copyseal.errors import (
@@ -47,6 +49,7 @@ MAX_ANCHORS = 16
 CHECKS = (
     "log",
     "signature",
+    "claim",
     "content",
     "leaf",
     "work_id",
@@ -76,6 +79,11 @@ class Certificate:
     @functools.cached_property
     def claim(self) -> Claim:
         return parse_leaf(self.leaf)[0]
+
+    @functools.cached_property
+    def reading(self) -> Reading:
+        """What this copyseal understands of the claim's body."""
+        return read(self.claim)
 
     @property
     def logged_at(self) -> str:
@@ -248,8 +256,15 @@ def verify_certificate(
         return f"signed by {claim.signer}"
 
     run("signature", check_signature)
+    reading = cert.reading
+    if reading.kind is None:
+        report.checks.append(CheckResult("claim", "skipped", _not_understood(claim, reading)))
+    else:
+        report.checks.append(CheckResult("claim", "ok", f"{claim.type} v{claim.version}"))
     if content is None:
         report.checks.append(CheckResult("content", "skipped", "no content given"))
+    elif reading.kind is None or reading.kind.content(claim.body) is None:
+        report.checks.append(CheckResult("content", "skipped", "the claim names no content"))
     else:
         run("content", lambda: _check_content(claim, content, salt))
     run("leaf", lambda: _check_leaf(cert))
@@ -270,6 +285,12 @@ def verify_certificate(
     order = {name: i for i, name in enumerate(CHECKS)}
     report.checks.sort(key=lambda c: order[c.name])
     return report
+
+
+def _not_understood(claim: Claim, reading: Reading) -> str:
+    return (
+        f"{reading.problem}: its signature, leaf and inclusion are checked, not what its body says"
+    )
 
 
 def _check_content(claim: Claim, content: bytes, salt: bytes | None) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from copyseal.core import merkle
-from copyseal.core.claims import Claim, content_key
+from copyseal.core.claims import Claim
 from copyseal.core.workid import compute_work_id
 
 
@@ -39,8 +39,17 @@ class Entry:
         return compute_work_id(self.index, self.leaf_hash)
 
     @classmethod
-    def of(cls, index: int, leaf: bytes, claim: Claim, logged_at: str) -> Entry:
-        """The entry of ``claim`` logged as ``leaf`` at ``index``, with its look-up columns."""
+    def of(
+        cls,
+        index: int,
+        leaf: bytes,
+        claim: Claim,
+        logged_at: str,
+        *,
+        content: str | None,
+    ) -> Entry:
+        """The entry of ``claim`` logged as ``leaf`` at ``index``, with its look-up columns;
+        ``content`` is the hash it is looked up by (``copyseal.core.kinds.content_of``)."""
         return cls(
             index=index,
             leaf=leaf,
@@ -48,7 +57,7 @@ class Entry:
             type=claim.type,
             signer=claim.signer,
             nonce=claim.nonce,
-            content_sha256=content_key(claim.type, claim.body),
+            content_sha256=content,
             logged_at=logged_at,
         )
 

@@ -11,8 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from copyseal.core.claims import SALT_BYTES, Claim, commitment, register_body, sign_claim
+from copyseal.core.claims import Claim
 from copyseal.core.keys import Signer
+from copyseal.core.kinds import sign_claim
+from copyseal.core.kinds.dispute import dispute_body
+from copyseal.core.kinds.register import SALT_BYTES, commitment, private_body, register_body
 from copyseal.core.workid import normalise_work_id
 from copyseal.errors import ContentTooLarge, EmptyContent
 from copyseal.services.registry import Clock, format_time
@@ -93,9 +96,7 @@ def prepare_private_claims(
     out = []
     for work in works:
         salt = random_bytes(SALT_BYTES)
-        body: dict[str, object] = {"content": {"commitment": commitment(salt, work.content).hex()}}
-        if work.title:
-            body["title"] = work.title
+        body = private_body(commitment_hash=commitment(salt, work.content), title=work.title)
         claim = sign_claim(signer, "register", body, nonce=random_bytes(16), created=created)
         out.append((claim, salt))
     return out
@@ -113,15 +114,15 @@ def prepare_dispute_claim(
 ) -> Claim:
     """A claim that an earlier registered work is the signer's; the earlier work is untouched."""
     check_work(work, max_bytes)
-    body = {
-        "work_id": normalise_work_id(disputed),
-        "reason": reason,
-        "content": {
+    body = dispute_body(
+        work_id=normalise_work_id(disputed),
+        reason=reason,
+        content={
             "sha256": hashlib.sha256(work.content).hexdigest(),
             "size": len(work.content),
             "media_type": work.media_type,
         },
-    }
+    )
     fields = fingerprint_fields(work.content, work.media_type)
     if fields:
         body["fingerprints"] = fields

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from copyseal.core import merkle
 from copyseal.core.claims import parse_leaf
 from copyseal.core.encoding import parse_canonical_json
+from copyseal.core.kinds import content_of
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, open_checkpoint
 from copyseal.domain.log import Entry, LogStore, LogWriter, StoredCheckpoint
 from copyseal.errors import CopysealError, InconsistencyError, MalformedDocument
@@ -69,7 +70,7 @@ def entry_from_leaf(index: int, leaf: bytes) -> Entry:
             index=index,
             leaf=leaf.decode("utf-8", "replace"),
         ) from exc
-    return Entry.of(index, leaf, claim, logged_at)
+    return Entry.of(index, leaf, claim, logged_at, content=content_of(claim))
 
 
 class Mirror:

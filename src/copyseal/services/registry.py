@@ -11,7 +11,7 @@ concurrent registrations share one fsync.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 from copyseal.core import merkle
 from copyseal.core.certificate import Certificate
-from copyseal.core.claims import Claim, content_key, leaf_object, parse_leaf
+from copyseal.core.claims import Claim, leaf_object, parse_leaf
 from copyseal.core.encoding import jcs, parse_canonical_json
+from copyseal.core.kinds import admit, content_of
 from copyseal.core.note import Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id, normalise_work_id, parse_work_id
 from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
@@ -30,6 +31,8 @@ from copyseal.services.search import Assessment, index_keys, lineage_links
 Clock = Callable[[], datetime]
 
 MAX_BATCH = 5000
+ACCEPTED = ("register", "dispute")
+"""The claim kinds a registry takes from submitters unless told otherwise."""
 
 
 def format_time(moment: datetime) -> str:
@@ -92,6 +95,7 @@ class Registry:
         max_batch: int = MAX_BATCH,
         max_queue: int = 100_000,
         policy: RegistrationPolicy | None = None,
+        accepts: Collection[str] = ACCEPTED,
     ) -> None:
         self.store = store
         self.log_signer = log_signer
@@ -101,6 +105,7 @@ class Registry:
         self.max_batch = max_batch
         self.max_queue = max_queue
         self.policy = policy
+        self.accepts = frozenset(accepts)
         self._queue: list[_Request] = []
         self._queued = 0
         self._cond = threading.Condition()
@@ -123,6 +128,7 @@ class Registry:
         checked: list[int] = []
         for i, claim in enumerate(claims):
             try:
+                admit(claim, self.accepts)
                 claim.verify()
                 checked.append(i)
             except CopysealError as exc:
@@ -208,7 +214,7 @@ class Registry:
         index_rows: list[tuple[int, int]] = []
         index_links: list[tuple[int, int, str]] = []
         claims = [a.claim for a in admitted]
-        contents = [content_key(c.type, c.body) for c in claims]
+        contents = [content_of(c) for c in claims]
         # The leaves are made before the write lock is taken; another process's writer may
         # have logged a later time since, and logged_at never goes backwards in the log.
         logged_at = format_time(self.clock())
@@ -235,7 +241,7 @@ class Registry:
                     outcomes.append(found)
                     continue
                 new_leaves[size] = leaves[i]
-                entry = Entry.of(size, encoded[i], claim, logged_at)
+                entry = Entry.of(size, encoded[i], claim, logged_at, content=content)
                 seen[(claim.signer, claim.nonce)] = size
                 if content is not None:
                     seen[(claim.signer, "sha256:" + content)] = size

@@ -23,9 +23,11 @@ from hypothesis import strategies as st
 
 from copyseal.core import merkle
 from copyseal.core.certificate import Certificate
-from copyseal.core.claims import Claim, leaf_bytes, register_body, sign_claim
+from copyseal.core.claims import Claim, leaf_bytes
 from copyseal.core.encoding import parse_canonical_json
 from copyseal.core.keys import Signer
+from copyseal.core.kinds import sign_claim
+from copyseal.core.kinds.register import register_body
 from copyseal.core.note import Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id
 

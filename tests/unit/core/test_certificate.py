@@ -78,7 +78,7 @@ def test_copyseal_certificate_is_canonical_json(copyseal_vectors: Any) -> None:
 def test_issued_certificate_verifies(issued: Issued) -> None:
     report = verify_certificate(issued.cert, trusted_log=LOG.verifier, content=CONTENT)
     assert report.ok
-    assert [c.status for c in report.checks] == ["ok"] * 7
+    assert [c.status for c in report.checks] == ["ok"] * 8
     assert Certificate.from_json(issued.cert.to_json()) == issued.cert
 
 

@@ -15,14 +15,23 @@ from hypothesis import strategies as st
 from copyseal.adapters.home import Home
 from copyseal.core import merkle
 from copyseal.core.certificate import verify_certificate
-from copyseal.core.claims import Claim, sign_claim
+from copyseal.core.claims import Claim, sign_envelope
 from copyseal.core.keys import Signer
+from copyseal.core.kinds import sign_claim
 from copyseal.core.note import NoteSigner
-from copyseal.errors import ConflictError, NotFound, VerificationError
+from copyseal.errors import (
+    ConflictError,
+    NotAccepted,
+    NotFound,
+    UnsupportedVersion,
+    VerificationError,
+)
 from copyseal.services.audit import audit_log
 from copyseal.services.creator import WorkInput, prepare_register_claims
-from copyseal.services.registry import Registry
+from copyseal.services.registry import Registration, Registry
 from tests.support import FakeClock, seeded_bytes
+
+CREATED = "2026-01-01T00:00:00Z"
 
 
 def claims_for(signer: Signer, texts: list[str], seed: int = 0) -> list[Claim]:
@@ -250,5 +259,33 @@ def test_other_log_signer_cannot_pass_audit(registry: Registry, creator: Signer)
 
 
 def test_claim_of_unknown_type_cannot_be_signed(creator: Signer) -> None:
-    with pytest.raises(Exception, match="not supported"):
+    with pytest.raises(UnsupportedVersion, match="unknown to this copyseal"):
         sign_claim(creator, "teleport", {}, nonce=b"\x00" * 16, created="2026-01-01T00:00:00Z")
+
+
+def test_a_kind_the_registry_does_not_accept_is_refused_in_its_slot(
+    registry: Registry, creator: Signer
+) -> None:
+    """A well-signed claim of a kind this log does not take: a clear error, the rest logged."""
+    foreign = sign_envelope(
+        creator, "teleport", {"to": "mars"}, version=1, nonce=b"\x01" * 16, created=CREATED
+    )
+    good = claims_for(creator, ["kept"])[0]
+    refused, kept = registry.register([foreign, good])
+    assert isinstance(refused, NotAccepted) and refused.http_status == 422
+    assert refused.exit_code == 3
+    assert "claim type 'teleport' is not accepted by this log" in refused.message
+    assert isinstance(kept, Registration) and kept.created
+    assert registry.store.tree_size() == 1
+
+
+def test_a_known_kind_in_an_unknown_body_version_is_refused(
+    registry: Registry, creator: Signer
+) -> None:
+    good = claims_for(creator, ["x"])[0]
+    newer = sign_envelope(
+        creator, "register", good.body, version=2, nonce=b"\x02" * 16, created=CREATED
+    )
+    (refused,) = registry.register([newer])
+    assert isinstance(refused, UnsupportedVersion)
+    assert registry.store.tree_size() == 0

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from copyseal.adapters.storage.sqlite import SqliteLogStore
-from copyseal.core.claims import Claim, register_body, sign_claim
+from copyseal.core.claims import Claim
 from copyseal.core.keys import Signer
+from copyseal.core.kinds import sign_claim
+from copyseal.core.kinds.register import register_body
 from copyseal.core.note import NoteSigner
 from copyseal.errors import ConflictError, EmptyContent, NotFound
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
