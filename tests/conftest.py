@@ -10,6 +10,7 @@ import pytest
 from copyseal.adapters.home import Home
 from copyseal.core.keys import Signer
 from copyseal.core.note import NoteSigner
+from copyseal.services.assembly import Assembly, assemble
 from copyseal.services.registry import Registry
 from tests.support import FakeClock
 
@@ -40,9 +41,15 @@ def home(tmp_path: Path) -> Home:
 
 
 @pytest.fixture
-def registry(home: Home, clock: FakeClock) -> Iterator[Registry]:
-    store = home.open_store()
-    reg = Registry(store=store, log_signer=home.log_signer, clock=clock)
-    yield reg
-    reg.close()
-    store.close()
+def assembly(home: Home, clock: FakeClock) -> Iterator[Assembly]:
+    """The home's registry with its folds and admission rules, as the interfaces wire it."""
+    stores = home.open_stores()
+    node = assemble(stores, log_signer=home.log_signer, clock=clock)
+    yield node
+    node.close()
+    stores.close()
+
+
+@pytest.fixture
+def registry(assembly: Assembly) -> Registry:
+    return assembly.registry

@@ -25,6 +25,11 @@ declared here, so an error means the same thing everywhere::
 
 Exit code 2 is left to the command-line parser (usage errors). Foreign exceptions (sqlite3,
 OSError, ...) are translated where they are met, with ``raise ... from exc``.
+
+An error's ``hint`` says what to do next in words any interface can show. Where the remedy
+depends on the interface (a flag on the command line, a field in the API, a choice on a web
+form), the error names it with a ``remedy`` code instead, and each interface words it in its
+own terms (``cli/hints.py``, ``server/problems.py``).
 """
 
 from __future__ import annotations
@@ -39,12 +44,17 @@ class CopysealError(Exception):
     http_status = 500
     title = "Internal error"
     hint = ""
+    remedy = ""
 
-    def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, remedy: str | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         if hint is not None:
             self.hint = hint
+        if remedy is not None:
+            self.remedy = remedy
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +66,8 @@ class CopysealError(Exception):
         }
         if self.hint:
             out["hint"] = self.hint
+        if self.remedy:
+            out["remedy"] = self.remedy
         out.update({k: v for k, v in self.details.items() if v is not None})
         return out
 
@@ -77,7 +89,7 @@ class ContentTooLarge(InvalidInput):
     exit_code = 5
     http_status = 413
     title = "Content too large"
-    hint = "Raise max_content_bytes in the home's config.json if this size is intended."
+    remedy = "smaller-content"
 
 
 class UnreadablePath(InvalidInput):
@@ -112,7 +124,7 @@ class NotFound(CopysealError):
 class UnknownKey(NotFound):
     exit_code = 10
     title = "Unknown key"
-    hint = "List the keys with `copyseal keys list`, or create one with `copyseal keys new NAME`."
+    remedy = "known-key"
 
 
 class VerificationError(CopysealError):

@@ -1,4 +1,4 @@
-"""The storage port's contract: every LogStore adapter must pass these."""
+"""The log store's contract: every LogStore adapter (and the in-memory fake) passes these."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import fcntl
 import multiprocessing
 import multiprocessing.synchronize
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -21,11 +20,14 @@ from copyseal.adapters.storage.sqlite import SqliteLogStore
 from copyseal.core import merkle
 from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
 from copyseal.errors import ConflictError, NotFound, Unavailable
+from tests.fakes import MemoryLogStore
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LogStore]:
-    adapter = SqliteLogStore(tmp_path / "log.db")
+    adapter: LogStore = (
+        SqliteLogStore(tmp_path / "log.db") if request.param == "sqlite" else MemoryLogStore()
+    )
     yield adapter
     adapter.close()
 
@@ -65,7 +67,8 @@ def test_append_and_read_back(store: LogStore) -> None:
     assert store.tree_size() == 4
     assert store.entry(2) == _entry(2)
     assert [e.index for e in store.entries(1, 3)] == [1, 2]
-    assert [e.index for e in store.entries_by_signer("did:key:zA", after=0, limit=10)] == [1, 2]
+    assert [e.index for e in store.entries(3, 9)] == [3]
+    assert store.entries_at([3, 0, 7]) == {0: _entry(0), 3: _entry(3, "did:key:zB")}
     hashes = [_entry(i).leaf_hash for i in range(3)] + [_entry(3, "did:key:zB").leaf_hash]
     assert merkle.root(4, store.read_node) == merkle.root_from_leaf_hashes(hashes)
     assert [c.size for c in store.checkpoints()] == [3, 4]
@@ -83,8 +86,8 @@ def test_lookups(store: LogStore) -> None:
         store, [_entry(0, content="ab" * 32), _entry(1, signer="did:key:zB", content="ab" * 32)]
     )
     with store.sequencer() as writer:
-        found = writer.find_registrations([("did:key:zB", "ab" * 32)])
-        assert found[("did:key:zB", "ab" * 32)].index == 1
+        found = writer.find_contents(["ab" * 32, "cd" * 32])
+        assert {h: [e.index for e in es] for h, es in found.items()} == {"ab" * 32: [0, 1]}
         # Set-wise, as the sequencer asks: one query for a whole batch.
         nonces = writer.find_nonces(
             [("did:key:zA", "n0"), ("did:key:zB", "n0"), ("did:key:zB", "n1")]
@@ -93,13 +96,12 @@ def test_lookups(store: LogStore) -> None:
             ("did:key:zA", "n0"): 0,
             ("did:key:zB", "n1"): 1,
         }
-        firsts = writer.find_registrations([("did:key:zA", "ab" * 32), ("did:key:zC", "ab" * 32)])
-        assert {k: e.index for k, e in firsts.items()} == {("did:key:zA", "ab" * 32): 0}
-        assert writer.find_nonces([]) == {} and writer.find_registrations([]) == {}
+        assert writer.find_nonces([]) == {} and writer.find_contents([]) == {}
         nodes = writer.nodes_at([(0, 0), (0, 1), (1, 0), (0, 2), (5, 0)])
         assert nodes == {c: writer.read_node(*c) for c in [(0, 0), (0, 1), (1, 0)]}
         assert writer.head() == (2, "2026-11-01T00:00:00.000Z")
-    assert [e.index for e in store.find_content("ab" * 32)] == [0, 1]
+    found = store.find_contents(["ab" * 32])
+    assert [e.index for e in found["ab" * 32]] == [0, 1]
 
 
 def test_failed_section_writes_nothing(store: LogStore) -> None:
@@ -132,77 +134,22 @@ def test_cosignatures_are_appended_never_rewritten(store: LogStore) -> None:
         store.add_cosignatures(7, "note 7\n")
 
 
-def test_similarity_index_and_links(store: LogStore) -> None:
-    _append(store, [_entry(0), _entry(1), _entry(2)])
-    with store.sequencer() as writer:
-        writer.add_index([(10, 0), (11, 0), (11, 1), (12, 2), (11, 2)], [(2, 0, "derivative")])
-        assert writer.similar([11, 12]) == [2, 0, 1]
-    assert store.similar([11, 12]) == [2, 0, 1]
-    assert store.similar([11], limit=2) == [0, 1]
-    assert store.similar([99]) == []
-    assert store.links(0) == [(2, 0, "derivative")]
-    with pytest.raises(RuntimeError), store.sequencer() as writer:
-        writer.add_index([(13, 1)])
-        raise RuntimeError("rolled back with the batch")
-    assert store.similar([13]) == []
-    with store.sequencer() as writer:
-        writer.add_index([], [(1, 0, "version")])
-        writer.clear_index()
-    assert store.similar([10, 11, 12]) == []
-    assert store.links(0) == [(1, 0, "version")]  # not derivable from the log: kept
+def test_a_fault_anywhere_in_a_section_writes_nothing(tmp_path: Path) -> None:
+    """The fake's fault hook fails a write section where a crash or a full disk would."""
+    for point in ("begin", "append", "commit"):
 
+        def fault(at: str, point: str = point) -> None:
+            if at == point:
+                raise Unavailable(f"injected at {at}")
 
-def test_similar_many_ranks_every_query_by_shared_keys(store: LogStore) -> None:
-    """Against a plain count: most shared keys first, then the earliest entry; a key asked
-    for twice counts once; queries with no keys, or none indexed, find nothing."""
-    rng = random.Random(8)
-    _append(store, [_entry(i) for i in range(40)])
-    rows = {(rng.randrange(60), rng.randrange(40)) for _ in range(400)}
-    with store.sequencer() as writer:
-        writer.add_index(sorted(rows))
-    queries = [[rng.randrange(80) for _ in range(rng.randrange(12))] for _ in range(200)]
-    queries += [[], [1000, 1001], [5, 5, 5]]
-    for limit in (3, 200):
-        expected = []
-        for keys in queries:
-            counts: dict[int, int] = {}
-            for key, entry in rows:
-                if key in keys:
-                    counts[entry] = counts.get(entry, 0) + 1
-            expected.append(sorted(counts, key=lambda e: (-counts[e], e))[:limit])
-        assert store.similar_many(queries, limit=limit) == expected
-    assert store.similar_many([]) == []
-
-
-def test_index_write_buffer_moves_rows_without_losing_any(tmp_path: Path) -> None:
-    """New index rows go into a small buffer table; each write moves as many older rows,
-    in key order from a sweeping cursor, into the main table. Lookups see both."""
-    store = SqliteLogStore(tmp_path / "log.db", recent_rows=40)
-    rng = random.Random(5)
-    rows: set[tuple[int, int]] = set()
-    try:
-        _append(store, [_entry(i) for i in range(60)])
-        for entry in range(60):
-            keys = [(rng.randrange(1 << 62), entry) for _ in range(7)] + [(entry % 5, entry)]
-            with store.sequencer() as writer:
-                writer.add_index(keys)
-            rows.update(keys)
-        db = sqlite3.connect(tmp_path / "log.db")
-        recent = set(db.execute("SELECT key, entry FROM fp_recent"))
-        main = set(db.execute("SELECT key, entry FROM fp_keys"))
-        assert len(recent) <= 40 and main and not recent & main
-        assert recent | main == rows
-        for key in range(5):  # keys shared by 12 entries each, wherever their rows are
-            assert sorted(store.similar([key])) == list(range(key, 60, 5))
-        # A bulk load (a rebuild) skips the buffer and loads in key order.
-        with store.sequencer() as writer:
-            writer.clear_index()
-            writer.add_index(sorted(rows))
-        assert set(db.execute("SELECT key, entry FROM fp_keys")) == rows
-        assert list(db.execute("SELECT COUNT(*) FROM fp_recent")) == [(0,)]
-        db.close()
-    finally:
-        store.close()
+        store = MemoryLogStore()
+        _append(store, [_entry(0)])
+        store.fault = fault
+        with pytest.raises(Unavailable):
+            _append(store, [_entry(1)])
+        assert store.tree_size() == 1 and store.latest_checkpoint() == StoredCheckpoint(
+            1, "note 1\n", "t"
+        )
 
 
 def _open_at_once(path: Path, barrier: multiprocessing.synchronize.Barrier) -> None:
@@ -255,12 +202,11 @@ def test_large_batches_fit_the_statement_limits(store: LogStore) -> None:
     entries = [_entry(i) for i in range(5000)]
     _append(store, entries)
     with store.sequencer() as writer:
-        writer.add_index([(i % 7000, i) for i in range(5000)] * 3)
         found = writer.find_nonces([(e.signer, e.nonce) for e in entries])
         assert len(found) == 5000
+        assert len(writer.find_contents(e.content_sha256 or "" for e in entries)) == 5000
     assert store.tree_size() == 5000
     assert len(store.entries_at(range(0, 5000, 2))) == 2500
-    assert store.similar_many([[k] for k in range(6000)], limit=5)[4999] == [4999]
 
 
 def test_a_writer_that_waits_too_long_is_told_to_retry(tmp_path: Path) -> None:

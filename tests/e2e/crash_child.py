@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from copyseal.adapters.home import Home
+from copyseal.services.assembly import assemble
 from copyseal.services.creator import WorkInput, prepare_register_claims
-from copyseal.services.registry import Registry
 
 home = Home.open(Path(sys.argv[1]))
-registry = Registry(
-    store=home.open_store(), log_signer=home.log_signer, clock=lambda: datetime.now(UTC)
-)
+registry = assemble(
+    home.open_stores(), log_signer=home.log_signer, clock=lambda: datetime.now(UTC)
+).registry
 signer = home.keys.load("default")
 lock = threading.Lock()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -48,17 +49,21 @@ def running_server(home: Path, *extra: str) -> Iterator[str]:
         *extra,
     ]
     env = {**os.environ, "COPYSEAL_HOME": str(home)}
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine starts workers slowly
         while True:
             try:
                 httpx.get(f"{base}/api/v1/health", timeout=1).raise_for_status()
                 break
             except httpx.HTTPError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    output = proc.stdout.read().decode() if proc.stdout else ""
+                    # Its workers hold the output open too: stop the whole group, then read.
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    output = proc.communicate()[0].decode()
                     raise RuntimeError(f"copyseal serve did not start:\n{output}") from None
                 time.sleep(0.1)
         yield base

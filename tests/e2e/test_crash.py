@@ -13,9 +13,8 @@ import pytest
 
 from copyseal.adapters.home import Home
 from copyseal.core.certificate import verify_certificate
+from copyseal.services.assembly import assemble
 from copyseal.services.audit import audit_log
-from copyseal.services.registry import Registry
-from copyseal.services.search import rebuild_index
 from tests.support import FakeClock
 
 CHILD = Path(__file__).with_name("crash_child.py")
@@ -47,18 +46,21 @@ def test_sigkill_loses_no_acknowledged_registration(home: Home, round_: int) -> 
         proc.wait()
         assert proc.returncode == -signal.SIGKILL
 
-    store = home.open_store()
-    registry = Registry(store=store, log_signer=home.log_signer, clock=FakeClock())
+    stores = home.open_stores()
+    node = assemble(stores, log_signer=home.log_signer, clock=FakeClock())
+    store, registry = stores.log, node.registry
     try:
         for work_id, sha in acked.items():
             assert registry.work(work_id)["content"]["sha256"] == sha
         report = audit_log(store, home.log_signer.verifier)
         assert report.ok, report.problems[:3]
-        # The similarity index was written in the same transactions: it is exactly what a
-        # rebuild from the log makes.
+        # The folds follow the log: a kill leaves them behind at most, never ahead of it or
+        # wrong, and once caught up the index is exactly what a rebuild from the log makes.
+        assert stores.similarity.through() <= store.tree_size()
+        node.follower.catch_up()
         before = _index_rows(home)
         assert before, "the registered texts were indexed"
-        rebuild_index(store)
+        node.follower.rebuild()
         assert _index_rows(home) == before
         size = store.tree_size()
         assert size >= len(acked)
@@ -68,8 +70,8 @@ def test_sigkill_loses_no_acknowledged_registration(home: Home, round_: int) -> 
         some = registry.certificate(next(iter(acked)))
         assert verify_certificate(some, trusted_log=home.log_signer.verifier).ok
     finally:
-        registry.close()
-        store.close()
+        node.close()
+        stores.close()
 
 
 def _index_rows(home: Home) -> set[tuple[int, int]]:

@@ -14,9 +14,9 @@ import httpx
 from copyseal.adapters.home import Home
 from copyseal.core.certificate import Certificate, verify_certificate
 from copyseal.core.keys import Signer
+from copyseal.services.assembly import follower_for
 from copyseal.services.audit import audit_log
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
-from copyseal.services.search import rebuild_index
 from tests.e2e.server_support import running_server
 
 POSTS = 120
@@ -62,20 +62,23 @@ def test_two_workers_share_one_log(tmp_path: Path) -> None:
             assert again.json()["work_id"] == results[7]["work_id"]
 
     assert len({r["work_id"] for r in results}) == POSTS
-    store = home.open_store()
+    stores = home.open_stores()
+    store = stores.log
     try:
         assert store.tree_size() == POSTS
         assert audit_log(store, home.log_signer.verifier).ok
         for result in results[:: POSTS // 10]:
             cert = Certificate.from_dict(result["certificate"])
             assert verify_certificate(cert, trusted_log=home.log_signer.verifier).ok
-        # Both workers' index rows are there, exactly as a rebuild from the log makes them.
+        # Both workers folded their batches as they logged them (each span once), exactly
+        # as a rebuild from the log makes the index.
+        assert stores.similarity.through() == POSTS
         before = _index_rows(path)
         assert len(before) == 64 * POSTS
-        rebuild_index(store)
+        follower_for(stores).rebuild()
         assert _index_rows(path) == before
     finally:
-        store.close()
+        stores.close()
 
 
 def _index_rows(home: Path) -> set[tuple[int, int]]:

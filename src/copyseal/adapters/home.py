@@ -6,7 +6,8 @@ Layout (``./data`` by default, or ``$COPYSEAL_HOME``)::
     log.key         the log's Ed25519 signing key, Go note format, mode 0600
     chain.key       the anchoring key, if kept in the home, mode 0600
     keys/NAME.json  creator identities (see keystore.py), mode 0600
-    copyseal.db     the SQLite store (the log, and the receipts of its anchors)
+    copyseal.db     the SQLite store: the log, its folds, accounts, anchor receipts
+                    (another store: "store" in config.json, see adapters/storage)
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from copyseal.adapters.keystore import KeyStore, write_private_file
-from copyseal.adapters.storage.anchors_sqlite import SqliteAnchorStore
-from copyseal.adapters.storage.sqlite import SqliteLogStore
+from copyseal.adapters.storage import DEFAULT_URL, open_anchors, open_log, open_stores
 from copyseal.core.note import NoteSigner, NoteVerifier
+from copyseal.domain.anchors import AnchorStore
+from copyseal.domain.log import LogStore
+from copyseal.domain.stores import Stores
 from copyseal.errors import ConflictError, InvalidInput, MalformedDocument, NotFound
 
 DEFAULT_MAX_CONTENT_BYTES = 50 << 20
@@ -47,14 +50,22 @@ class Home:
     def max_content_bytes(self) -> int:
         return int(self.config.get("max_content_bytes", DEFAULT_MAX_CONTENT_BYTES))
 
-    def open_store(self, *, background_checkpoints: bool = False) -> SqliteLogStore:
-        """The log store; a long-running service checkpoints its WAL in the background."""
-        return SqliteLogStore(
-            self.path / "copyseal.db", background_checkpoints=background_checkpoints
+    @property
+    def store_url(self) -> str:
+        return str(self.config.get("store", DEFAULT_URL))
+
+    def open_stores(self, *, background_checkpoints: bool = False) -> Stores:
+        """Every store; a long-running service checkpoints the log's WAL in the background."""
+        return open_stores(
+            self.store_url, base=self.path, background_checkpoints=background_checkpoints
         )
 
-    def open_anchors(self) -> SqliteAnchorStore:
-        return SqliteAnchorStore(self.path / "copyseal.db")
+    def open_store(self) -> LogStore:
+        """The log store alone."""
+        return open_log(self.store_url, base=self.path)
+
+    def open_anchors(self) -> AnchorStore:
+        return open_anchors(self.store_url, base=self.path)
 
     def save_config(self) -> None:
         """Write ``config`` back to config.json atomically."""
@@ -94,10 +105,10 @@ class Home:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         signer = NoteSigner(origin, log_seed)
         write_private_file(path / "log.key", signer.to_skey().encode() + b"\n")
-        config = {"origin": origin, "max_content_bytes": max_content_bytes}
+        config = {"origin": origin, "max_content_bytes": max_content_bytes, "store": DEFAULT_URL}
         home = cls(path, config, signer)
         home.keys.create(DEFAULT_KEY, seed=creator_seed)
-        home.open_store().close()
+        home.open_stores().close()
         # config.json last: its presence marks a complete home.
         _write_config(path, config)
         return home
@@ -117,8 +128,8 @@ class MirrorHome:
     url: str
     vkey: str
 
-    def open_store(self) -> SqliteLogStore:
-        return SqliteLogStore(self.path / "mirror.db")
+    def open_store(self) -> LogStore:
+        return open_log("sqlite:///mirror.db", base=self.path)
 
     @classmethod
     def open(cls, path: Path, *, url: str | None = None, vkey: str | None = None) -> MirrorHome:

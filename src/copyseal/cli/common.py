@@ -21,11 +21,11 @@ import typer
 from rich.console import Console
 
 from copyseal.adapters.home import Home, default_home
-from copyseal.adapters.storage.sqlite import SqliteLogStore
+from copyseal.adapters.storage import open_stores
+from copyseal.cli.hints import cli_hint
 from copyseal.errors import CopysealError, UnreadablePath
+from copyseal.services.assembly import Assembly, assemble
 from copyseal.services.parallel import WorkerPool
-from copyseal.services.registry import Registry
-from copyseal.services.search import SimilaritySearch
 
 err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 out = Console(highlight=False, emoji=False, soft_wrap=True)
@@ -53,24 +53,24 @@ def default_workers() -> int:
 
 
 @contextmanager
-def open_registry(home: Path | None, *, workers: int = 1) -> Iterator[tuple[Home, Registry]]:
-    """The home and its registry. With ``workers`` > 1 the registry's policy is a
-    :class:`WorkerPool`: fingerprints and anti-squatting checks run in that many processes."""
+def open_registry(home: Path | None, *, workers: int = 1) -> Iterator[tuple[Home, Assembly]]:
+    """The home and its registry. With ``workers`` > 1 anti-squatting runs in a
+    :class:`WorkerPool`: fingerprints and checks in that many processes."""
     opened = Home.open(home_path(home))
-    store = opened.open_store()
-    policy: SimilaritySearch | WorkerPool = (
-        WorkerPool(partial(SqliteLogStore, store.path), workers)
+    stores = opened.open_stores()
+    pool = (
+        WorkerPool(partial(open_stores, opened.store_url, base=opened.path), workers)
         if workers > 1
-        else SimilaritySearch(store=store)
+        else None
     )
-    registry = Registry(store=store, log_signer=opened.log_signer, clock=now, policy=policy)
+    assembly = assemble(stores, log_signer=opened.log_signer, clock=now, squatting=pool)
     try:
-        yield opened, registry
+        yield opened, assembly
     finally:
-        registry.close()
-        if isinstance(policy, WorkerPool):
-            policy.close()
-        store.close()
+        assembly.close()
+        if pool is not None:
+            pool.close()
+        stores.close()
 
 
 def passphrase() -> str | None:
@@ -95,15 +95,23 @@ def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
         human()
 
 
+def error_dict(exc: CopysealError) -> dict[str, Any]:
+    """An error as the CLI prints it for scripts: its hint in the CLI's terms."""
+    out = exc.to_dict()
+    if hint := cli_hint(exc):
+        out["hint"] = hint
+    return out
+
+
 def run(as_json: bool, action: Callable[[], T]) -> T:
     """Run a command body, turning copyseal errors into their message and exit code."""
     try:
         return action()
     except CopysealError as exc:
         if as_json:
-            sys.stdout.write(json.dumps(exc.to_dict(), indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(error_dict(exc), indent=2, ensure_ascii=False) + "\n")
         else:
             err.print(f"[bold red]error:[/] {exc.message}")
-            if exc.hint:
-                err.print(f"[dim]hint:[/] {exc.hint}")
+            if hint := cli_hint(exc):
+                err.print(f"[dim]hint:[/] {hint}")
         raise typer.Exit(exc.exit_code) from None

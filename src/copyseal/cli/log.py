@@ -32,7 +32,8 @@ def checkpoint(home: Path | None = HomeOption) -> None:
     """Print the latest signed checkpoint (C2SP signed note)."""
 
     def action() -> None:
-        with open_registry(home) as (_, registry):
+        with open_registry(home) as (_, node):
+            registry = node.registry
             typer.echo(registry.latest_checkpoint(), nl=False)
 
     run(False, action)
@@ -59,7 +60,8 @@ def proof(
     def action() -> None:
         if (inclusion is None) == (consistency is None):
             raise InvalidInput("give exactly one of --inclusion INDEX or --consistency OLD NEW")
-        with open_registry(home) as (_, registry):
+        with open_registry(home) as (_, node):
+            registry = node.registry
             if inclusion is not None:
                 data = registry.inclusion_proof(inclusion, size)
             else:
@@ -138,7 +140,8 @@ def cosign(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
     """Ask every configured witness to cosign the latest checkpoint."""
 
     def action() -> None:
-        with open_registry(home) as (opened, registry):
+        with open_registry(home) as (opened, node):
+            registry = node.registry
             witnesses = configured_witnesses(opened.config)
             if not witnesses:
                 raise InvalidInput("no witness is configured; add one with `log add-witness`")

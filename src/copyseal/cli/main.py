@@ -21,6 +21,7 @@ from copyseal.cli.common import (
     HomeOption,
     JsonOption,
     emit,
+    error_dict,
     home_path,
     open_registry,
     out,
@@ -137,7 +138,7 @@ def verify(
                 require_ok(report)
             except VerificationError as exc:
                 # One document: the report, and the error that names the failed check.
-                emit(True, {**result, **exc.to_dict()}, lambda: None)
+                emit(True, {**result, **error_dict(exc)}, lambda: None)
                 raise typer.Exit(exc.exit_code) from None
             emit(True, result, lambda: None)
             return result
@@ -180,7 +181,8 @@ def show(
     """Show a registered work."""
 
     def action() -> None:
-        with open_registry(home) as (_, registry):
+        with open_registry(home) as (_, node):
+            registry = node.registry
             work = registry.work(work_id)
 
         def human() -> None:
@@ -202,7 +204,8 @@ def audit(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
     """Recompute every hash and check every checkpoint; name the first tampered one."""
 
     def action() -> None:
-        with open_registry(home) as (opened, registry):
+        with open_registry(home) as (opened, node):
+            registry = node.registry
             report = audit_log(registry.store, opened.log_signer.verifier)
         data = report.to_dict()
 
@@ -211,6 +214,11 @@ def audit(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
                 f"{report.entries} entries, {report.nodes} interior nodes, "
                 f"{report.checkpoints} checkpoints"
             )
+            if report.not_understood:
+                out.print(
+                    f"{report.not_understood} entries of kinds or versions this copyseal does"
+                    " not know: carried as they are, their signatures checked"
+                )
             for p in report.problems[:20]:
                 out.print(f"[bold red]{p['kind']} {p['where']}[/]: {p['detail']}")
             out.print("[bold green]audit clean[/]" if report.ok else "[bold red]tampered[/]")

@@ -22,6 +22,7 @@ from copyseal.cli.common import (
     default_workers,
     emit,
     err,
+    error_dict,
     now,
     open_registry,
     out,
@@ -40,7 +41,6 @@ from copyseal.services.creator import (
 )
 from copyseal.services.parallel import WorkerPool
 from copyseal.services.registry import Registration
-from copyseal.services.search import SimilaritySearch, rebuild_index
 
 CHUNK = 2000
 PARALLEL_WORKS = 1000
@@ -78,7 +78,7 @@ def _row(
 ) -> dict[str, Any]:
     """The result row of one work; its certificate (and salt) written to ``out_dir``."""
     if isinstance(outcome, CopysealError):
-        return {"source": work.label, "error": outcome.to_dict()}
+        return {"source": work.label, "error": error_dict(outcome)}
     cert = outcome.certificate
     path = out_dir / f"{cert.work_id}.cert.json"
     path.write_bytes(cert.to_json())
@@ -138,7 +138,8 @@ def register(
             workers = jobs
         else:
             workers = default_workers() if len(files or []) >= PARALLEL_WORKS else 1
-        with open_registry(home, workers=workers) as (opened, registry):
+        with open_registry(home, workers=workers) as (opened, node):
+            registry = node.registry
             signer = opened.keys.load(key, passphrase())
             works = read_inputs(files or [], text, title, opened.max_content_bytes)
             limit = opened.max_content_bytes
@@ -168,7 +169,7 @@ def register(
                         part = pairs[i * CHUNK : (i + 1) * CHUNK]
                         yield chunk, [s for _, s in part], [c for c, _ in part]
                     return
-                pool = registry.policy if isinstance(registry.policy, WorkerPool) else None
+                pool = next((p for p in registry.policies if isinstance(p, WorkerPool)), None)
                 if pool is None:  # all fingerprinted first: a bad work stops the whole batch
                     claims = prepare_register_claims(
                         works,
@@ -217,7 +218,7 @@ def register(
                     # Stopped at a later chunk: the chunks before it are registered.
                     first_error = first_error or exc
                     rest = f"works {len(rows) + 1}–{len(works)}, not registered"
-                    rows.append({"source": rest, "error": exc.to_dict()})
+                    rows.append({"source": rest, "error": error_dict(exc)})
         return {"works": rows, "error": first_error}
 
     result = run(as_json, action)
@@ -255,10 +256,10 @@ def check(
     """Who owns this? The registered works this content copies or nearly copies."""
 
     def action() -> list[dict[str, Any]]:
-        with open_registry(home) as (opened, registry):
+        with open_registry(home) as (opened, node):
             [work] = read_inputs([file] if file else [], text, None, opened.max_content_bytes)
-            search = SimilaritySearch(store=registry.store)
-            return [m.to_dict() for m in search.check(work.content, work.media_type, top_k=top)]
+            found = node.search.check(work.content, work.media_type, top_k=top)
+            return [m.to_dict() for m in found]
 
     matches = run(as_json, action)
 
@@ -279,11 +280,12 @@ def check(
 
 @index_app.command("rebuild")
 def rebuild(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
-    """Recompute the similarity index from the log."""
+    """Recompute everything derived from the log: the similarity index, lineage, ownership
+    and the works catalogue (links the registry observed, a creator's versions, are kept)."""
 
     def action() -> int:
-        with open_registry(home) as (_, registry):
-            return rebuild_index(registry.store)
+        with open_registry(home) as (_, node):
+            return node.follower.rebuild()
 
     entries = run(as_json, action)
     emit(as_json, {"entries": entries}, lambda: out.print(f"index rebuilt from {entries} entries"))

@@ -1,7 +1,7 @@
 """The works catalogue: registered works by owner and title, derived from the log.
 
-The catalogue holds nothing the log does not: it can be dropped and rebuilt from the log's
-entries at any time (``through`` says how far it has read). It exists so that "works of this
+The catalogue is a fold (``domain/folds.py``): it holds nothing the log does not, and can be
+dropped and rebuilt from the log's entries at any time. It exists so that "works of this
 creator" and "works titled like this" are index look-ups rather than scans of every leaf.
 Every adapter must pass ``tests/contract/test_catalog.py``.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from copyseal.domain.folds import FoldStore
 
 
 @dataclass(frozen=True)
@@ -25,13 +27,9 @@ class CatalogEntry:
     logged_at: str
 
 
-class WorkCatalog(Protocol):
-    def through(self) -> int:
-        """How many log entries (registrations or not) have been read into the catalogue."""
-        ...
-
-    def add(self, entries: Sequence[CatalogEntry], through: int) -> None:
-        """Add entries read from the log up to index ``through`` (exclusive), atomically."""
+class WorkCatalog(FoldStore, Protocol):
+    def add(self, entries: Sequence[CatalogEntry], start: int, stop: int) -> bool:
+        """The works among the log entries ``start ≤ index < stop``, atomically."""
         ...
 
     def find(
@@ -45,5 +43,3 @@ class WorkCatalog(Protocol):
         """Works with index > ``after``, oldest first; ``owners`` restricts to those keys,
         ``title`` to titles containing it (case-insensitive)."""
         ...
-
-    def close(self) -> None: ...

@@ -1,9 +1,9 @@
-"""Log records and the storage port.
+"""Log records and the log's storage port.
 
-The storage port is deliberately small: an exclusive write section (``LogStore.sequencer``)
-in which the sequencer reads the tree's right edge and appends a batch atomically (entries,
-new tree nodes and the signed checkpoint commit together or not at all), and reads. Every
-adapter must pass ``tests/contract/test_log_store.py``.
+The port is deliberately small: an exclusive write section (``LogStore.sequencer``) in which
+the sequencer reads the tree's right edge and appends a batch atomically (entries, new tree
+nodes and the signed checkpoint commit together or not at all), and reads. Every adapter
+must pass ``tests/contract/test_log_store.py``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
-
-import numpy as np
-import numpy.typing as npt
 
 from copyseal.core import merkle
 from copyseal.core.claims import Claim
@@ -72,6 +69,10 @@ class StoredCheckpoint:
 class LogWriter(Protocol):
     """Inside the exclusive write section. Reads see the section's own uncommitted state."""
 
+    def head(self) -> tuple[int, str | None]:
+        """The tree size and the last entry's ``logged_at`` (None while empty)."""
+        ...
+
     def tree_size(self) -> int: ...
 
     def read_node(self, level: int, index: int) -> bytes: ...
@@ -84,23 +85,9 @@ class LogWriter(Protocol):
         """The entries that used these (signer, nonce) pairs."""
         ...
 
-    def find_registrations(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
-        """Each (signer, content SHA-256)'s first register entry, where there is one."""
+    def find_contents(self, hashes: Iterable[str]) -> dict[str, list[Entry]]:
+        """The entries looked up by each of these content hashes, oldest first."""
         ...
-
-    def head(self) -> tuple[int, str | None]:
-        """The tree size and the last entry's ``logged_at`` (None while empty)."""
-        ...
-
-    def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]: ...
-
-    def add_index(
-        self, keys: Iterable[tuple[int, int]], links: Iterable[tuple[int, int, str]] = ()
-    ) -> None:
-        """Similarity index rows (key, entry) and links (entry, target, kind)."""
-        ...
-
-    def clear_index(self) -> None: ...
 
     def append(
         self,
@@ -111,6 +98,9 @@ class LogWriter(Protocol):
 
 
 class LogStore(Protocol):
+    """The log: entries, the tree's nodes, checkpoints and their cosignatures. Nothing
+    derived from the entries lives here; folds (``domain/folds.py``) follow it."""
+
     def sequencer(self) -> AbstractContextManager[LogWriter]:
         """An exclusive write section; it commits durably on a clean exit, else rolls back.
 
@@ -123,34 +113,23 @@ class LogStore(Protocol):
 
     def read_node(self, level: int, index: int) -> bytes: ...
 
+    def read_nodes(self, level: int, start: int, stop: int) -> list[bytes]:
+        """Hashes of the stored nodes ``start ≤ index < stop`` at ``level``, in order."""
+        ...
+
+    def nodes(self, level: int) -> Iterator[tuple[int, bytes]]: ...
+
     def entry(self, index: int) -> Entry | None: ...
 
     def entries(self, start: int, stop: int) -> list[Entry]: ...
-
-    def entries_by_signer(self, signer: str, *, after: int, limit: int) -> list[Entry]: ...
-
-    def find_content(self, content_sha256: str) -> list[Entry]: ...
-
-    def find_contents(self, hashes: Iterable[str]) -> dict[str, list[Entry]]:
-        """:meth:`find_content` for many hashes at once (absent ones are left out)."""
-        ...
 
     def entries_at(self, indices: Iterable[int]) -> dict[int, Entry]:
         """The entries at these indices, those that exist."""
         ...
 
-    def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]:
-        """Entries sharing similarity index keys with ``keys``, most shared first."""
-        ...
-
-    def similar_many(
-        self, queries: Sequence[Sequence[int] | npt.NDArray[np.int64]], *, limit: int = 200
-    ) -> list[list[int]]:
-        """:meth:`similar` for many queries at once (each a list or an int64 array)."""
-        ...
-
-    def links(self, entry: int) -> list[tuple[int, int, str]]:
-        """Lineage links from or to ``entry``: (entry, target, kind)."""
+    def find_contents(self, hashes: Iterable[str]) -> dict[str, list[Entry]]:
+        """The entries looked up by each of these content hashes, oldest first (absent
+        hashes are left out)."""
         ...
 
     def latest_checkpoint(self) -> StoredCheckpoint | None: ...
@@ -165,12 +144,6 @@ class LogStore(Protocol):
         The caller guarantees ``note`` has the stored note's text and signatures, plus new
         witness lines; the adapter refuses anything that changes the signed text.
         """
-        ...
-
-    def nodes(self, level: int) -> Iterator[tuple[int, bytes]]: ...
-
-    def read_nodes(self, level: int, start: int, stop: int) -> list[bytes]:
-        """Hashes of the stored nodes ``start ≤ index < stop`` at ``level``, in order."""
         ...
 
     def close(self) -> None: ...

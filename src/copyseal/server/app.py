@@ -30,8 +30,6 @@ from copyseal.adapters.chain.evm import EvmChain
 from copyseal.adapters.chain.settings import chain_section, load_chain_settings
 from copyseal.adapters.home import Home
 from copyseal.adapters.sealing import AesGcmSealer, derive_key, load_or_create_secret
-from copyseal.adapters.storage.accounts import SqliteAccountStore
-from copyseal.adapters.storage.catalog import SqliteWorkCatalog
 from copyseal.adapters.witness_client import request_cosignature
 from copyseal.domain.anchors import AnchorStore
 from copyseal.domain.log import LogStore
@@ -53,8 +51,8 @@ from copyseal.server.ratelimit import DEFAULT_RATES, RateLimiter, shares
 from copyseal.server.rendering import STATIC
 from copyseal.services.accounts import Accounts
 from copyseal.services.anchoring import Anchorer, AnchorLoop, AnchorSchedule
-from copyseal.services.registry import Clock, Registry
-from copyseal.services.search import SimilaritySearch
+from copyseal.services.assembly import assemble
+from copyseal.services.registry import Clock
 from copyseal.services.submission import Submissions
 from copyseal.services.tiles import LogTiles
 from copyseal.services.witnessing import Cosigner, CosignLoop, configured_witnesses
@@ -143,10 +141,9 @@ def create_app(
     """The copyseal web service on the home at ``home`` (which must exist)."""
     settings = settings or Settings()
     opened = Home.open(home)
-    database = opened.path / "copyseal.db"
-    store = opened.open_store(background_checkpoints=True)
-    similarity = SimilaritySearch(store=store)
-    registry = Registry(store=store, log_signer=opened.log_signer, clock=clock, policy=similarity)
+    stores = opened.open_stores(background_checkpoints=True)
+    node = assemble(stores, log_signer=opened.log_signer, clock=clock)
+    store, registry = stores.log, node.registry
     anchoring = anchor_loop(opened, store)
     witnesses = configured_witnesses(opened.config)
     cosigning = (
@@ -158,12 +155,10 @@ def create_app(
         else None
     )
     # Receipts of anchors made by this service or by `copyseal anchor`, served with certificates.
-    anchor_receipts = anchoring[1] if anchoring is not None else opened.open_anchors()
-    account_store = SqliteAccountStore(database)
-    catalog = SqliteWorkCatalog(database)
+    anchor_receipts = anchoring[1] if anchoring is not None else stores.anchors
     secret = load_or_create_secret(opened.path, random_bytes)
     accounts = Accounts(
-        store=account_store,
+        store=stores.accounts,
         sealer=AesGcmSealer(secret, random_bytes),
         clock=clock,
         random_bytes=random_bytes,
@@ -172,7 +167,7 @@ def create_app(
         hasher=password_hasher,
     )
     if search is None and with_search:
-        search = similarity
+        search = node.search
     submissions = Submissions(
         registry=registry,
         accounts=accounts,
@@ -183,7 +178,12 @@ def create_app(
     services = Services(
         registry=registry,
         accounts=accounts,
-        works=Works(registry=registry, catalog=catalog, anchors=anchor_receipts),
+        works=Works(
+            registry=registry,
+            catalog=stores.catalog,
+            follower=node.follower,
+            anchors=anchor_receipts,
+        ),
         submissions=submissions,
         batcher=RegistrationBatcher(submissions),
         tiles=LogTiles(store),
@@ -216,10 +216,10 @@ def create_app(
                 loop.stop()
             if background is not None:
                 os.close(background)
-            anchor_receipts.close()
-            registry.close()
-            for closable in (account_store, catalog, store):
-                closable.close()
+            if anchor_receipts is not stores.anchors:
+                anchor_receipts.close()
+            node.close()
+            stores.close()
 
     app = FastAPI(
         title="copyseal",

@@ -71,9 +71,32 @@ def as_copyseal_error(exc: Exception) -> CopysealError:
     return CopysealError("the server met an unexpected error", hint="It has been logged.")
 
 
+HINTS = {
+    "derivative-or-dispute": (
+        "If your work builds on it, declare {earlier} as its parent (derivative_of); if you "
+        "claim it is yours, submit a dispute of {earlier} with your reason."
+    ),
+    "smaller-content": "This service's operator sets the size limit; send a smaller file.",
+    "known-key": "Use a key this account controls: link it on the dashboard first.",
+}
+"""The service's wording of each error ``remedy`` (``errors.py``): never a command-line flag."""
+
+
+def hint_for(exc: CopysealError) -> str:
+    wording = HINTS.get(exc.remedy)
+    if wording is None:
+        return exc.hint
+    try:
+        return wording.format(**exc.details)
+    except (KeyError, IndexError):
+        return exc.hint
+
+
 def problem(exc: CopysealError, instance: str) -> dict[str, Any]:
     """The problem document of ``exc`` (RFC 9457 members, then copyseal's own)."""
     body = exc.to_dict()
+    if hint := hint_for(exc):
+        body["hint"] = hint
     name = re.sub(r"(?<!^)(?=[A-Z])", "-", body.pop("error")).lower()
     return {
         "type": f"urn:copyseal:problem:{name}",

@@ -2,6 +2,9 @@
 
 Streams level by level, so memory stays flat however large the log. The report names the
 first tampered entry, tree node or checkpoint, which is where an investigation starts.
+
+An entry whose kind or body version this copyseal does not know is no problem: its envelope
+and signature are checked like any other's, and the report counts it as not understood.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from typing import Any
 from copyseal.core import merkle
 from copyseal.core.claims import parse_leaf
 from copyseal.core.encoding import parse_canonical_json
+from copyseal.core.kinds import read
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, verify_note
 from copyseal.domain.log import LogStore
 from copyseal.errors import CopysealError
 
 BATCH = 10_000
+
+
+MAX_LISTED = 100
 
 
 @dataclass
@@ -26,6 +33,9 @@ class AuditReport:
     nodes: int = 0
     checkpoints: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
+    not_understood: int = 0
+    unknown: list[dict[str, Any]] = field(default_factory=list)
+    """The first entries not understood: index and why (a kind or version unknown here)."""
 
     @property
     def ok(self) -> bool:
@@ -41,7 +51,9 @@ class AuditReport:
             "nodes": self.nodes,
             "checkpoints": self.checkpoints,
             "first_problem": self.problems[0] if self.problems else None,
-            "problems": self.problems[:100],
+            "problems": self.problems[:MAX_LISTED],
+            "not_understood": self.not_understood,
+            "not_understood_entries": self.unknown,
         }
 
 
@@ -72,6 +84,11 @@ def _audit_entries(
             try:
                 claim, _ = parse_leaf(parse_canonical_json(entry.leaf))
                 claim.verify()
+                reading = read(claim)
+                if not reading.understood:
+                    report.not_understood += 1
+                    if len(report.unknown) < MAX_LISTED:
+                        report.unknown.append({"index": entry.index, "reason": reading.problem})
             except CopysealError as exc:
                 report.add("entry", entry.index, f"leaf does not hold a valid claim: {exc}")
             recomputed = merkle.leaf_hash(entry.leaf)

@@ -18,8 +18,8 @@ from copyseal.core.kinds.dispute import dispute_body
 from copyseal.core.kinds.register import SALT_BYTES, commitment, private_body, register_body
 from copyseal.core.workid import normalise_work_id
 from copyseal.errors import ContentTooLarge, EmptyContent
+from copyseal.services.fingerprints import fingerprint_fields
 from copyseal.services.registry import Clock, format_time
-from copyseal.services.search import fingerprint_fields
 
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
 

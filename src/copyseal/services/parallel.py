@@ -7,8 +7,9 @@ and the check reads the log like any reader (it runs before sequencing on every 
 store, and a batch uses every core. Signing, verifying and sequencing stay in the caller's
 process: the creator's key never leaves it, and the log still has one writer at a time.
 
-The pool is the registry's policy (``Registry(policy=pool)``): each claim gets the verdict
-:meth:`SimilaritySearch.assess_many` gives it, whichever worker checks it. A text is checked
+The pool is the registry's anti-squatting rule (``assemble(..., squatting=pool)``): each
+claim gets the verdict :class:`~copyseal.services.antisquatting.AntiSquatting` gives it,
+whichever worker checks it. A text is checked
 in the same pass that fingerprints it (:meth:`WorkerPool.fingerprints`, one normalisation
 and MinHash for both); the registry's :meth:`WorkerPool.assess_many` then turns the matches
 found for that content into the claim's verdict, and sends the workers only the claims whose
@@ -24,8 +25,11 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from copyseal.core.claims import Claim
-from copyseal.domain.log import LogStore
-from copyseal.services.search import Assessment, SimilaritySearch, WorkMatch, verdict
+from copyseal.domain.stores import Stores
+from copyseal.services.admission import Assessment
+from copyseal.services.antisquatting import AntiSquatting, parents_of, public_content, verdict
+from copyseal.services.folds import Follower, SimilarityFold
+from copyseal.services.search import SimilaritySearch, WorkMatch
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -36,9 +40,11 @@ MAX_CHECKED = 100_000
 _search: SimilaritySearch | None = None  # a worker process's own
 
 
-def _start_worker(open_store: Callable[[], LogStore]) -> None:
+def _start_worker(open_stores: Callable[[], Stores]) -> None:
     global _search
-    _search = SimilaritySearch(store=open_store())
+    stores = open_stores()
+    follower = Follower(stores.log, [SimilarityFold(stores.similarity)])
+    _search = SimilaritySearch(store=stores.log, index=stores.similarity, follower=follower)
 
 
 def _searcher() -> SimilaritySearch:
@@ -54,17 +60,17 @@ def _fingerprint(works: Sequence[tuple[bytes, str]]) -> list[_Fingerprinted]:
 
 
 def _assess(items: Sequence[tuple[Claim, bytes | None]]) -> list[Assessment]:
-    return _searcher().assess_many([c for c, _ in items], [b for _, b in items])
+    return AntiSquatting(_searcher()).assess_many([c for c, _ in items], [b for _, b in items])
 
 
 class WorkerPool:
-    """``workers`` processes, each opening the store with ``open_store``, which must pickle
-    (e.g. ``functools.partial(SqliteLogStore, path)``).
+    """``workers`` processes, each opening the home's stores with ``open_stores``, which must
+    pickle (e.g. ``functools.partial(open_stores, url, base=home)``).
 
     They are forked from a fresh server process that has imported this module, not from the
     caller, so no lock, thread or connection of the caller's is copied into them."""
 
-    def __init__(self, open_store: Callable[[], LogStore], workers: int) -> None:
+    def __init__(self, open_stores: Callable[[], Stores], workers: int) -> None:
         if workers < 1:
             raise ValueError("a worker pool needs at least one worker")
         self.workers = workers
@@ -74,7 +80,7 @@ class WorkerPool:
             workers,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(open_store,),
+            initargs=(open_stores,),
         )
         self._checked: dict[tuple[str, str], list[WorkMatch]] = {}
 
@@ -116,14 +122,14 @@ class WorkerPool:
     def assess_many(
         self, claims: Sequence[Claim], contents: Sequence[bytes | None]
     ) -> list[Assessment]:
-        """:meth:`SimilaritySearch.assess_many`: from the matches :meth:`fingerprints` found
-        for a claim's content, else in the workers, the batch split between them."""
+        """:meth:`AntiSquatting.assess_many`: from the matches :meth:`fingerprints` found for
+        a claim's content, else in the workers, the batch split between them."""
         verdicts: list[Assessment | None] = [None] * len(claims)
         rest = []
         for i, (claim, content) in enumerate(zip(claims, contents, strict=True)):
             matches = self._checked.pop(self._key(claim, content), None)
             if matches is not None:
-                verdicts[i] = verdict(claim, set(), matches)
+                verdicts[i] = verdict(claim, matches)
             else:
                 rest.append(i)
         assessed = self._start(_assess, [(claims[i], contents[i]) for i in rest])()
@@ -134,11 +140,10 @@ class WorkerPool:
     @staticmethod
     def _key(claim: Claim, content: bytes | None) -> tuple[str, str]:
         """The key a plain registration's checked content is kept under ("" for others)."""
-        body = claim.body
-        if claim.type != "register" or content is None or body.get("derivative_of"):
+        published = public_content(claim)
+        if published is None or content is None or parents_of(claim):
             return ("", "")
-        media_type = body["content"].get("media_type")
-        return (hashlib.sha256(content).hexdigest(), media_type) if media_type else ("", "")
+        return (hashlib.sha256(content).hexdigest(), published["media_type"])
 
     def _start(
         self, task: Callable[[Sequence[T]], list[R]], items: Sequence[T]

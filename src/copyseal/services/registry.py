@@ -1,32 +1,38 @@
 """The registry use-cases: register claims, issue certificates, serve proofs.
 
-Registration runs in two steps, as in Tessera: callers check a claim's shape and signature in
-their own thread, then hand it to the sequencer. The sequencer thread takes everything that
-is waiting (group commit), and in one store transaction assigns indices, appends the leaves,
-extends the tree and signs a checkpoint. Only after that commit has been synced does any
-caller get its certificate, so an acknowledged registration is never lost, and many
-concurrent registrations share one fsync.
+Registration runs in two steps, as in Tessera: callers admit a claim in their own thread
+(its kind is one this log accepts, its body valid, its signature good, and the admission
+rules in ``services/admission.py`` met), then hand it to the sequencer. The sequencer thread
+takes everything that is waiting (group commit), and in one store transaction assigns
+indices, appends the leaves, extends the tree and signs a checkpoint. Only after that commit
+has been synced does any caller get its certificate, so an acknowledged registration is never
+lost, and many concurrent registrations share one fsync. Right after it, the sequencer folds
+the batch into the folds (``services/folds.py``): the log's transaction holds the log alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from copyseal.core import merkle
 from copyseal.core.certificate import Certificate
 from copyseal.core.claims import Claim, leaf_object, parse_leaf
 from copyseal.core.encoding import jcs, parse_canonical_json
-from copyseal.core.kinds import admit, content_of
+from copyseal.core.kinds import KINDS, ClaimKind, admit
 from copyseal.core.note import Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id, normalise_work_id, parse_work_id
+from copyseal.domain.folds import LineageStore, LinkRow
 from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
-from copyseal.services.search import Assessment, index_keys, lineage_links
+from copyseal.services.admission import AdmissionPolicy, AllOf, Assessment
+from copyseal.services.fingerprints import keys_from_fields
+from copyseal.services.folds import Follower, Logged
 
 Clock = Callable[[], datetime]
 
@@ -61,20 +67,14 @@ class _Pending:
 _Outcome = Registration | CopysealError | _Pending
 
 
-class RegistrationPolicy(Protocol):
-    def assess_many(
-        self, claims: Sequence[Claim], contents: Sequence[bytes | None]
-    ) -> list[Assessment]:
-        """One verdict per claim (a refusal, or the links to record)."""
-        ...
-
-
 @dataclass(frozen=True)
 class _Admitted:
-    """A claim the caller's thread has checked, with what it derived for the sequencer:
-    the links the policy found, and the claim's similarity index keys."""
+    """A claim the caller's thread has admitted, with what it derived for the sequencer and
+    the folds: its kind, its content key, the links the rules found, its index keys."""
 
     claim: Claim
+    kind: ClaimKind
+    content: str | None
     links: Sequence[tuple[int, str]]
     keys: Sequence[int]
 
@@ -94,7 +94,9 @@ class Registry:
         clock: Clock,
         max_batch: int = MAX_BATCH,
         max_queue: int = 100_000,
-        policy: RegistrationPolicy | None = None,
+        policies: Sequence[AdmissionPolicy] = (),
+        follower: Follower | None = None,
+        lineage: LineageStore | None = None,
         accepts: Collection[str] = ACCEPTED,
     ) -> None:
         self.store = store
@@ -104,7 +106,9 @@ class Registry:
         self.clock = clock
         self.max_batch = max_batch
         self.max_queue = max_queue
-        self.policy = policy
+        self.policies = list(policies)
+        self.follower = follower
+        self.lineage = lineage
         self.accepts = frozenset(accepts)
         self._queue: list[_Request] = []
         self._queued = 0
@@ -119,26 +123,24 @@ class Registry:
     ) -> list[Registration | CopysealError]:
         """Log signed claims; one result per claim, in order, once durably committed.
 
-        With the ``contents`` (where the caller has them), the registration policy refuses
-        near-copies of other creators' earlier works and links a creator's own versions.
-        Per-claim problems (a bad signature, a conflict) come back as errors in their slot,
-        so one bad claim does not sink a batch.
+        With the ``contents`` (where the caller has them), the admission rules can look at
+        the content itself: anti-squatting refuses near-copies of other creators' earlier
+        works and links a creator's own versions. Per-claim problems (an unaccepted kind, a
+        bad signature, a conflict) come back as errors in their slot, so one bad claim does
+        not sink a batch.
         """
         results: list[Registration | CopysealError | None] = [None] * len(claims)
-        checked: list[int] = []
+        kinds: dict[int, ClaimKind] = {}
         for i, claim in enumerate(claims):
             try:
-                admit(claim, self.accepts)
+                kinds[i] = admit(claim, self.accepts)
                 claim.verify()
-                checked.append(i)
             except CopysealError as exc:
+                kinds.pop(i, None)
                 results[i] = exc
-        assessments = (
-            self.policy.assess_many(
-                [claims[i] for i in checked], [contents[i] if contents else None for i in checked]
-            )
-            if self.policy is not None
-            else [Assessment()] * len(checked)
+        checked = list(kinds)
+        assessments = AllOf(self.policies).assess_many(
+            [claims[i] for i in checked], [contents[i] if contents else None for i in checked]
         )
         valid: list[_Admitted] = []
         slots: list[int] = []
@@ -146,7 +148,11 @@ class Registry:
             if assessment.refusal is not None:
                 results[i] = assessment.refusal
                 continue
-            valid.append(_Admitted(claims[i], assessment.links, index_keys(claims[i])))
+            try:
+                valid.append(_admitted(claims[i], kinds[i], assessment))
+            except CopysealError as exc:  # fingerprints its kind cannot index
+                results[i] = exc
+                continue
             slots.append(i)
         if valid:
             for slot, outcome in zip(slots, self._submit(valid), strict=True):
@@ -197,24 +203,47 @@ class Registry:
     def _integrate_requests(self, batch: list[_Request]) -> None:
         claims = [c for r in batch for c in r.claims]
         try:
-            outcomes = self._integrate(claims)
+            outcomes, logged = self._integrate(claims)
         except BaseException as exc:  # the whole batch failed: tell every caller
             for request in batch:
                 request.future.set_exception(exc)
             return
+        self._fold(claims, outcomes, logged)
         pos = 0
         for request in batch:
             request.future.set_result(outcomes[pos : pos + len(request.claims)])
             pos += len(request.claims)
 
-    def _integrate(self, admitted: Sequence[_Admitted]) -> list[Registration | CopysealError]:
-        """One transaction for the batch. Its reads are a few set-wise queries, not a few per
-        claim: each query gives up the GIL, and in a busy server taking it back can wait."""
+    def _fold(
+        self,
+        admitted: Sequence[_Admitted],
+        outcomes: Sequence[Registration | CopysealError],
+        logged: Sequence[Logged],
+    ) -> None:
+        """Fold a committed batch: the entries it logged (with what admission derived for
+        them), and the links the rules observed, for a repeated registration too (a crash
+        may have lost them the first time). A fold that fails is caught up later: the
+        entries are logged whatever happens here."""
+        if self.follower is not None:
+            self.follower.catch_up_quietly(recent=logged)
+        observed = [
+            LinkRow(outcome.certificate.index, target, relation)
+            for item, outcome in zip(admitted, outcomes, strict=True)
+            if not isinstance(outcome, CopysealError)
+            for target, relation in item.links
+        ]
+        if observed and self.lineage is not None:
+            with contextlib.suppress(CopysealError):
+                self.lineage.observe(observed)
+
+    def _integrate(
+        self, admitted: Sequence[_Admitted]
+    ) -> tuple[list[Registration | CopysealError], list[Logged]]:
+        """One transaction for the batch; returns its outcomes and the entries it logged.
+        Its reads are a few set-wise queries, not a few per claim: each query gives up the
+        GIL, and in a busy server taking it back can wait."""
         outcomes: list[_Outcome] = []
-        index_rows: list[tuple[int, int]] = []
-        index_links: list[tuple[int, int, str]] = []
         claims = [a.claim for a in admitted]
-        contents = [content_of(c) for c in claims]
         # The leaves are made before the write lock is taken; another process's writer may
         # have logged a later time since, and logged_at never goes backwards in the log.
         logged_at = format_time(self.clock())
@@ -228,31 +257,31 @@ class Registry:
                 leaves = [leaf_object(c, logged_at) for c in claims]
                 encoded = [jcs(leaf) for leaf in leaves]
             replays = writer.find_nonces([(c.signer, c.nonce) for c in claims])
-            registered = writer.find_registrations(
-                [(c.signer, k) for c, k in zip(claims, contents, strict=True) if k is not None]
+            registered = _first_works(
+                writer.find_contents(a.content for a in admitted if a.content)
             )
             new_entries: list[Entry] = []
+            logged: list[Logged] = []
             new_leaves: dict[int, dict[str, Any]] = {}
             seen: dict[tuple[str, str], int] = {}
-            for i, (item, content) in enumerate(zip(admitted, contents, strict=True)):
-                claim = item.claim
-                found = self._existing(claim, content, replays, registered, new_entries, seen)
+            for i, item in enumerate(admitted):
+                claim, content = item.claim, item.content
+                work = content if item.kind.work else None  # a work is registered once
+                found = self._existing(claim, work, replays, registered, new_entries, seen)
                 if found is not None:
                     outcomes.append(found)
                     continue
                 new_leaves[size] = leaves[i]
                 entry = Entry.of(size, encoded[i], claim, logged_at, content=content)
                 seen[(claim.signer, claim.nonce)] = size
-                if content is not None:
-                    seen[(claim.signer, "sha256:" + content)] = size
+                if work is not None:
+                    seen[(claim.signer, "sha256:" + work)] = size
                 new_entries.append(entry)
-                index_rows += [(key, size) for key in item.keys]
-                index_links += lineage_links(size, claim)
-                index_links += [(size, target, kind) for target, kind in item.links]
+                logged.append(Logged(entry, claim, item.kind, {"similarity": item.keys}))
                 outcomes.append(_Pending(size, created=True))
                 size += 1
             if not new_entries:
-                return [self._finish(o, {}, {}, None) for o in outcomes]
+                return [self._finish(o, {}, {}, None) for o in outcomes], []
             # The stored nodes that appending and the new leaves' proofs read, in one query.
             nodes = writer.nodes_at(merkle.frontier(start))
             _, created = merkle.append_nodes(
@@ -264,9 +293,8 @@ class Registry:
             note = sign_note(checkpoint.to_text(), [self.log_signer]).to_text()
             stored = StoredCheckpoint(size, note, logged_at)
             writer.append(new_entries, created, stored)
-            writer.add_index(index_rows, index_links)
         by_index = {e.index: e for e in new_entries}
-        return [self._finish(o, by_index, new_leaves, (stored, read)) for o in outcomes]
+        return [self._finish(o, by_index, new_leaves, (stored, read)) for o in outcomes], logged
 
     def _existing(
         self,
@@ -325,10 +353,12 @@ class Registry:
         return Registration(cert, created)
 
     def entry_for_work(self, work_id: str) -> Entry:
-        index = parse_work_id(work_id)
-        entry = self.store.entry(index)
-        if entry is None or entry.type != "register" or entry.work_id != normalise_work_id(work_id):
+        entry = self.store.entry(parse_work_id(work_id))
+        if entry is None or entry.work_id != normalise_work_id(work_id):
             raise NotFound(f"no work {work_id} in this log")
+        kind = Logged.read(entry).kind
+        if kind is None or not kind.work:
+            raise NotFound(f"{work_id} is an entry of this log, not a registered work")
         return entry
 
     def certificate(self, work_id: str) -> Certificate:
@@ -337,15 +367,18 @@ class Registry:
     def work(self, work_id: str) -> dict[str, Any]:
         entry = self.entry_for_work(work_id)
         claim, logged_at = parse_leaf(parse_canonical_json(entry.leaf))
+        kind = Logged.read(entry).kind
+        assert kind is not None
+        shown = kind.describe(claim.body)
         return {
             "work_id": entry.work_id,
             "index": entry.index,
             "owner": claim.signer,
             "logged_at": logged_at,
             "created": claim.created,
-            "title": claim.body.get("title"),
-            "content": claim.body["content"],
-            "fingerprints": claim.body.get("fingerprints", {}),
+            "title": shown.get("title"),
+            "content": shown.get("content"),
+            "fingerprints": dict(kind.fingerprints(claim.body)),
             "leaf_hash": entry.leaf_hash.hex(),
             **self._lineage(entry.index),
         }
@@ -359,19 +392,22 @@ class Registry:
             "versions": [],
             "disputed_by": [],
         }
+        if self.lineage is None:
+            return out
+        if self.follower is not None:
+            self.follower.catch_up(["lineage"])
         incoming = {"derivative": "derivatives", "version": "versions", "dispute": "disputed_by"}
         outgoing = {"derivative": "derivative_of", "version": "version_of"}
-        for source, target, kind in self.store.links(index):
-            if source == index and kind in outgoing:
-                other = self.store.entry(target)
-                name = outgoing[kind]
-            elif target == index:
-                other = self.store.entry(source)
-                name = incoming[kind]
+        for link in self.lineage.links(index):
+            if link.source == index and link.relation in outgoing:
+                other, name = link.target, outgoing[link.relation]
+            elif link.target == index and link.relation in incoming:
+                other, name = link.source, incoming[link.relation]
             else:
                 continue
-            if other is not None:
-                out[name].append(other.work_id)
+            entry = self.store.entry(other)
+            if entry is not None:
+                out[name].append(entry.work_id)
         return out
 
     def latest_checkpoint(self) -> str:
@@ -451,3 +487,26 @@ def _certificate(
         proof=tuple(proof),
         checkpoint=checkpoint.note,
     )
+
+
+def _admitted(claim: Claim, kind: ClaimKind, assessment: Assessment) -> _Admitted:
+    """What the sequencer and the folds need of an admitted claim, derived in the caller's
+    thread: nothing is computed under the write lock that could be computed before."""
+    return _Admitted(
+        claim=claim,
+        kind=kind,
+        content=kind.content(claim.body),
+        links=assessment.links,
+        keys=keys_from_fields(kind.fingerprints(claim.body)),
+    )
+
+
+def _first_works(found: dict[str, list[Entry]]) -> dict[tuple[str, str], Entry]:
+    """Each (signer, content hash)'s first registered work among ``found`` (oldest first)."""
+    first: dict[tuple[str, str], Entry] = {}
+    for content, entries in found.items():
+        for entry in entries:
+            kind = KINDS.get(entry.type)
+            if kind is not None and kind.work:
+                first.setdefault((entry.signer, content), entry)
+    return first

@@ -1,168 +1,56 @@
-""" "Who owns this?": similarity search over the log, and the registration policy it enables.
+""" "Who owns this?": similarity search over the log.
 
-- :func:`fingerprint_fields` computes the versioned fingerprints a register claim records
-  (text: normalised hash, MinHash, ISCC Text-Code; image: perceptual hashes, ISCC Image-Code;
-  other media: none, the exact hash only).
-- :func:`index_keys` derives a work's index keys from its claim alone, so the index is a pure
-  function of the log (``copyseal index rebuild``) and is written in the same transaction as
-  the registration.
-- :class:`SimilaritySearch` answers a check: exact copies by content hash, edited copies by
-  index candidates verified against the candidates' claimed fingerprints, ranked, with the
-  earliest registration of each cluster marked as the original.
-- :meth:`SimilaritySearch.assess_many` is the registry's anti-squatting policy: content that
-  matches another creator's earlier work is refused with a conflict naming it, unless the
-  claim declares that work as a parent (``derivative_of``) or is a ``dispute``; a creator's own
-  edited version is accepted and linked to the earlier one.
+:class:`SimilaritySearch` answers a check: exact copies by content hash, edited copies by
+candidates from the similarity index (a fold of the log, caught up before each look-up)
+verified against the candidates' claimed fingerprints, ranked, with the earliest
+registration of each cluster marked as the original. The fingerprints come from
+``services/fingerprints.py``; the registration rule built on the check is
+``services/antisquatting.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from copyseal.adapters.media import compute_chromaprint, decode_image
-from copyseal.core.claims import Claim, parse_leaf
+from copyseal.adapters.media import decode_image
+from copyseal.core.claims import parse_leaf
 from copyseal.core.encoding import parse_canonical_json, parse_json
-from copyseal.core.workid import parse_work_id
+from copyseal.core.kinds import KINDS, known, read
+from copyseal.domain.folds import SimilarityIndex
 from copyseal.domain.log import Entry, LogStore
-from copyseal.errors import ConflictError, CopysealError, EmptyContent, InvalidInput, NotFound
+from copyseal.errors import EmptyContent, InvalidInput
 from copyseal.fingerprint import index as fx
 from copyseal.fingerprint.audio import (
     AudioSignature,
-    audio_fingerprint,
     audio_index_keys,
     compare_chromaprint,
     is_audio_match,
 )
-from copyseal.fingerprint.image import ImageSignature, image_fingerprint, image_query
+from copyseal.fingerprint.image import ImageSignature, image_query
 from copyseal.fingerprint.text import (
     TextFeatures,
     TextSignature,
     text_features,
     text_features_many_v1,
-    text_fingerprint,
 )
+from copyseal.services.fingerprints import (
+    audio_signature,
+    decode_text,
+    fingerprint_fields,
+    media_kind,
+)
+from copyseal.services.folds import Follower
 
 MAX_CANDIDATES = 200
 TEXT_GROUP = 256
 POLICY_TOP = 20
-"""Matches the registration policy looks at: any from another creator refuses."""
-
-
-def media_kind(media_type: str) -> str:
-    base = media_type.split(";")[0].strip().lower()
-    if base.startswith("text/"):
-        return "text"
-    if base.startswith("image/"):
-        return "image"
-    if base.startswith("audio/"):
-        return "audio"
-    return "other"  # video and everything else: the exact hash only
-
-
-def decode_text(content: bytes) -> str:
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("the text is not UTF-8", hint="Save it as UTF-8 and try again.") from exc
-    if not text.strip():
-        raise EmptyContent("the text is empty once whitespace is removed")
-    return text
-
-
-def fingerprint_fields(content: bytes, media_type: str) -> dict[str, Any]:
-    """The ``fingerprints`` of a register claim for this content (empty: exact hash only).
-
-    A text too short to fingerprint (under about eleven letters) is registered by its exact
-    hash alone; a text that is empty once normalised, or an undecodable image, is refused.
-    """
-    kind = media_kind(media_type)
-    if kind == "text":
-        text = decode_text(content)
-        try:
-            return text_fingerprint(text).to_fields()
-        except EmptyContent:
-            raise
-        except InvalidInput:
-            return {}
-    if kind == "image":
-        return image_fingerprint(decode_image(content)).to_fields()
-    if kind == "audio":
-        signature = _audio_signature(content, iscc=True)
-        return {} if signature is None else signature.to_fields()
-    return {}
-
-
-def _audio_signature(content: bytes, *, iscc: bool) -> AudioSignature | None:
-    """Chromaprint via fpcalc; None when fpcalc is not installed or the clip is too short
-    (the exact hash still protects it). Audio fpcalc cannot decode is refused."""
-    try:
-        raw = compute_chromaprint(content).fingerprint
-    except FileNotFoundError:
-        return None
-    try:
-        return audio_fingerprint(raw, iscc=iscc)
-    except EmptyContent:
-        raise
-    except InvalidInput:
-        return None
-
-
-def index_keys(claim: Claim) -> list[int]:
-    """The similarity index keys of a claim, from its fingerprints alone.
-
-    Every logged claim is indexed under them, whichever way it came in, so the index is the
-    same as a rebuild from the log would make."""
-    return _keys_from_fields(claim.body.get("fingerprints") or {})
-
-
-def _keys_from_fields(fields: dict[str, Any]) -> list[int]:
-    keys: list[int] = []
-    if "text_minhash_v1" in fields:
-        keys = fx.text_band_keys(TextSignature.from_fields(fields).minhash).tolist()
-    elif "image_phash_v1" in fields:
-        keys = fx.image_work_keys(ImageSignature.from_fields(fields))
-    elif "audio_chromaprint_v1" in fields:
-        keys = audio_index_keys(AudioSignature.from_fields(fields).chromaprint)
-    return [int(k) for k in keys]
-
-
-def lineage_links(index: int, claim: Claim) -> list[tuple[int, int, str]]:
-    """The links a claim declares: to each parent it is ``derivative_of``, or to the work a
-    ``dispute`` contests. The earlier work's record shows them; the work itself is untouched."""
-    return _declared_links(index, claim.type, claim.body)
-
-
-def _declared_links(index: int, claim_type: str, body: Any) -> list[tuple[int, int, str]]:
-    if claim_type == "dispute":
-        return [(index, parse_work_id(body["work_id"]), "dispute")]
-    return [(index, parse_work_id(p), "derivative") for p in body.get("derivative_of", [])]
-
-
-def rebuild_index(store: LogStore, *, batch: int = 10_000) -> int:
-    """Recompute the similarity index and declared links from the log, in one transaction.
-    Links found by similarity at registration (a creator's versions) are kept."""
-    with store.sequencer() as writer:
-        writer.clear_index()
-        size = writer.tree_size()
-        for start in range(0, size, batch):
-            keys: list[tuple[int, int]] = []
-            links: list[tuple[int, int, str]] = []
-            for entry in store.entries(start, min(size, start + batch)):
-                # Leaves were validated when logged (the audit re-checks them): read only
-                # the fields the index and the declared links come from.
-                claim = parse_json(entry.leaf)["claim"]
-                body = claim["body"]
-                fields = body.get("fingerprints") or {}
-                keys += [(k, entry.index) for k in _keys_from_fields(fields)]
-                links += _declared_links(entry.index, claim["type"], body)
-            writer.add_index(keys, links)
-    return size
+"""Matches the registration rule looks at (``services/antisquatting.py``)."""
 
 
 _SENTENCE = re.compile(r"[^.!?;。！？；\n]+[.!?;。！？；\n]*")
@@ -218,17 +106,18 @@ class WorkMatch:
         }
 
 
-@dataclass(frozen=True)
-class Assessment:
-    """The policy's verdict on a registration: a refusal, or the links to record."""
-
-    refusal: CopysealError | None = None
-    links: tuple[tuple[int, str], ...] = ()  # (earlier entry index, "version")
-
-
 class SimilaritySearch:
-    def __init__(self, *, store: LogStore) -> None:
+    def __init__(
+        self, *, store: LogStore, index: SimilarityIndex, follower: Follower | None = None
+    ) -> None:
         self.store = store
+        self.index = index
+        self.follower = follower
+
+    def _fresh(self) -> None:
+        """Catch the index up with the log, so a look-up sees every entry logged so far."""
+        if self.follower is not None:
+            self.follower.catch_up(["similarity"])
 
     # -- check --------------------------------------------------------------------------------
 
@@ -243,13 +132,13 @@ class SimilaritySearch:
             raise InvalidInput("top must be between 1 and 100")
         kind = media_kind(media_type)
         if kind == "text":
-            described = self._check_texts([_text_query(content)], top_k)[0]
+            described = self.check_texts([text_query(content)], top_k)[0]
             if passages:
                 text = content.decode("utf-8")
                 described = [replace(m, shared_passages=self._passages(text, m)) for m in described]
             return described
         sha256 = hashlib.sha256(content).hexdigest()
-        exact = _registered(self.store.find_contents([sha256]).get(sha256, []))
+        exact = {e.index: e for e in self.registered_by_hash([sha256]).get(sha256, [])}
         if kind == "image":
             matches = self._image_matches(content, exact)
         elif kind == "audio":
@@ -264,37 +153,42 @@ class SimilaritySearch:
         matches = matches + [
             fx.Match(i, i, fx.EXACT, 1.0, {}) for i in exact if i not in {m.work for m in matches}
         ]
-        return [self._describe(m) for m in fx.rank_matches(matches, top=top_k)]
+        return [self.describe(m) for m in fx.rank_matches(matches, top=top_k)]
 
     def _passages(self, text: str, match: WorkMatch) -> tuple[tuple[int, int], ...]:
-        entry = self.store.entry(match.index)
-        assert entry is not None
-        claim, _ = parse_leaf(parse_canonical_json(entry.leaf))
-        fields = claim.body.get("fingerprints", {})
-        if "text_minhash_v1" not in fields:
+        fields = self._fingerprints([match.index], "text_minhash_v1").get(match.index)
+        if fields is None:
             return ((0, len(text)),) if match.kind == fx.EXACT else ()
         return shared_passages(text, TextSignature.from_fields(fields))
 
     def _candidates(self, keys: Sequence[int], field: str) -> list[tuple[int, dict[str, Any]]]:
         """Index candidates with a ``field`` fingerprint: (entry index, fingerprints)."""
-        found = self._fingerprints(self.store.similar(keys, limit=MAX_CANDIDATES), field)
+        self._fresh()
+        found = self._fingerprints(self.index.similar(keys, limit=MAX_CANDIDATES), field)
         return list(found.items())
 
     def _fingerprints(self, indices: Iterable[int], field: str) -> dict[int, dict[str, Any]]:
-        """The fingerprints of the register entries among ``indices`` that have ``field``.
+        """The fingerprints of the works among ``indices`` that have ``field``.
 
         The leaves were validated when they were logged, so only the fingerprints are read;
         they are decoded strictly by the signature classes."""
         found = {}
         for index, entry in sorted(self.store.entries_at(indices).items()):
-            if entry.type != "register":
+            claim = parse_json(entry.leaf)["claim"]
+            kind = known(claim["type"], claim["v"])
+            if kind is None or not kind.work:
                 continue
-            fields = parse_json(entry.leaf)["claim"]["body"].get("fingerprints", {})
+            fields = kind.fingerprints(claim["body"])
             if field in fields:
-                found[index] = fields
+                found[index] = dict(fields)
         return found
 
-    def _check_texts(self, queries: Sequence[_TextQuery], top_k: int) -> list[list[WorkMatch]]:
+    def registered_by_hash(self, hashes: Iterable[str]) -> dict[str, list[Entry]]:
+        """The works registered with each of these content hashes, oldest first."""
+        found = self.store.find_contents(hashes)
+        return {h: works for h, entries in found.items() if (works := list(registered(entries)))}
+
+    def check_texts(self, queries: Sequence[TextQuery], top_k: int) -> list[list[WorkMatch]]:
         """Checks of many texts together, :data:`TEXT_GROUP` at a time: one index pass and
         one read of every candidate for each group. (The windows of a group's texts are
         MinHashed together; groups bound the memory that takes.)"""
@@ -303,16 +197,17 @@ class SimilaritySearch:
             results += self._check_text_group(queries[start : start + TEXT_GROUP], top_k)
         return results
 
-    def _check_text_group(self, queries: Sequence[_TextQuery], top_k: int) -> list[list[WorkMatch]]:
-        exact = self.store.find_contents(q.sha256 for q in queries)
+    def _check_text_group(self, queries: Sequence[TextQuery], top_k: int) -> list[list[WorkMatch]]:
+        exact = self.registered_by_hash(q.sha256 for q in queries)
         keyed = [q.features for q in queries if q.features is not None]
-        found = self.store.similar_many(fx.text_query_keys_many(keyed), limit=MAX_CANDIDATES)
+        self._fresh()
+        found = self.index.similar_many(fx.text_query_keys_many(keyed), limit=MAX_CANDIDATES)
         fields = self._fingerprints({i for c in found for i in c}, "text_minhash_v1")
         signatures = {i: TextSignature.from_fields(f) for i, f in fields.items()}
         candidates = iter(found)
         results = []
         for query in queries:
-            registered = _registered(exact.get(query.sha256, []))
+            registered = {e.index: e for e in exact.get(query.sha256, [])}
             matches: list[fx.Match] = []
             if query.features is not None:
                 indices = [i for i in next(candidates) if i in signatures]
@@ -345,7 +240,7 @@ class SimilaritySearch:
         return [replace(m, kind=fx.EXACT, score=1.0) if m.work in exact else m for m in matches]
 
     def _audio_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
-        query = _audio_signature(content, iscc=False)
+        query = audio_signature(content, iscc=False)
         if query is None:
             return []
         matches = []
@@ -360,23 +255,22 @@ class SimilaritySearch:
                 matches.append(fx.Match(index, index, kind, similarity, details))
         return matches
 
-    def _describe(self, match: fx.Match) -> WorkMatch:
+    def describe(self, match: fx.Match) -> WorkMatch:
         entry = self.store.entry(int(match.work))
         assert entry is not None
         claim, logged_at = parse_leaf(parse_canonical_json(entry.leaf))
+        kind = read(claim).kind
         return WorkMatch(
             work_id=entry.work_id,
             index=entry.index,
             owner=claim.signer,
             logged_at=logged_at,
-            title=claim.body.get("title"),
+            title=None if kind is None else kind.describe(claim.body).get("title"),
             kind=match.kind,
             score=match.score,
             original=match.original,
             details=dict(match.details),
         )
-
-    # -- registration policy -------------------------------------------------------------------
 
     def fingerprint_and_check(
         self, works: Sequence[tuple[bytes, str]]
@@ -398,81 +292,22 @@ class SimilaritySearch:
             if isinstance(found, EmptyContent):
                 raise found
             usable = None if isinstance(found, InvalidInput) else found  # too short: exact only
-            queries.append(_TextQuery(hashlib.sha256(content).hexdigest(), usable))
-        checked = self._check_texts(queries, top_k=POLICY_TOP)
+            queries.append(TextQuery(hashlib.sha256(content).hexdigest(), usable))
+        checked = self.check_texts(queries, top_k=POLICY_TOP)
         for (i, _, _), query, matches in zip(texts, queries, checked, strict=True):
             fields = query.features.signature.to_fields() if query.features else {}
             out[i] = (fields, matches)
         return out
 
-    def assess_many(
-        self, claims: Sequence[Claim], contents: Sequence[bytes | None]
-    ) -> list[Assessment]:
-        """Refuse a near-copy of another creator's earlier work unless declared; link a
-        creator's own earlier version, and declared parents. One verdict per claim; the
-        texts of a batch are checked together."""
-        verdicts: list[Assessment | None] = [None] * len(claims)
-        texts: list[tuple[int, set[str], _TextQuery]] = []
-        by_hash: list[int] = []
-        for i, (claim, content) in enumerate(zip(claims, contents, strict=True)):
-            try:
-                if claim.type != "register" or "commitment" in claim.body["content"]:
-                    verdicts[i] = Assessment()
-                elif content is None:
-                    # A claim submitted without its content can be held only to its exact hash.
-                    by_hash.append(i)
-                else:
-                    parents = self._parents(claim)
-                    media_type = claim.body["content"]["media_type"]
-                    if media_kind(media_type) == "text":
-                        texts.append((i, parents, _text_query(content)))
-                    else:
-                        found = self.check(content, media_type, top_k=POLICY_TOP, passages=False)
-                        verdicts[i] = verdict(claim, parents, found)
-            except CopysealError as exc:
-                verdicts[i] = Assessment(refusal=exc)
-        if texts:
-            checked = self._check_texts([query for _, _, query in texts], top_k=POLICY_TOP)
-            for (i, parents, _), found in zip(texts, checked, strict=True):
-                verdicts[i] = verdict(claims[i], parents, found)
-        if by_hash:
-            exact = self._assess_exact([claims[i] for i in by_hash])
-            for i, assessment in zip(by_hash, exact, strict=True):
-                verdicts[i] = assessment
-        return [v if v is not None else Assessment() for v in verdicts]
-
-    def _parents(self, claim: Claim) -> set[str]:
-        parents = set(claim.body.get("derivative_of", []))
-        for parent in parents:
-            entry = self.store.entry(parse_work_id(parent))
-            if entry is None or entry.type != "register" or entry.work_id != parent:
-                raise NotFound(f"derivative_of names {parent}, not a work here")
-        return parents
-
-    def _assess_exact(self, claims: Sequence[Claim]) -> list[Assessment]:
-        earlier = self.store.find_contents(c.body["content"]["sha256"] for c in claims)
-        verdicts = []
-        for claim in claims:
-            outcome = Assessment()
-            parents = set(claim.body.get("derivative_of", []))
-            for entry in earlier.get(claim.body["content"]["sha256"], []):
-                foreign = entry.type == "register" and entry.signer != claim.signer
-                if foreign and entry.work_id not in parents:
-                    match = fx.Match(entry.index, entry.index, fx.EXACT, 1.0, {}, original=True)
-                    outcome = Assessment(refusal=_squatting(self._describe(match)))
-                    break
-            verdicts.append(outcome)
-        return verdicts
-
 
 @dataclass(frozen=True)
-class _TextQuery:
+class TextQuery:
     sha256: str
     features: TextFeatures | None
     """None for a text too short to fingerprint: only exact copies are looked for."""
 
 
-def _text_query(content: bytes) -> _TextQuery:
+def text_query(content: bytes) -> TextQuery:
     text = decode_text(content)
     try:
         features: TextFeatures | None = text_features(text)
@@ -480,35 +315,12 @@ def _text_query(content: bytes) -> _TextQuery:
         raise
     except InvalidInput:
         features = None
-    return _TextQuery(hashlib.sha256(content).hexdigest(), features)
+    return TextQuery(hashlib.sha256(content).hexdigest(), features)
 
 
-def _registered(entries: Iterable[Entry]) -> dict[int, Entry]:
-    return {e.index: e for e in entries if e.type == "register"}
-
-
-def verdict(claim: Claim, parents: set[str], matches: Sequence[WorkMatch]) -> Assessment:
-    """The policy's verdict on a claim whose content has these matches; ``parents`` are the
-    works it declares it derives from (checked to exist)."""
-    links: list[tuple[int, str]] = []
-    for match in matches:
-        if match.owner == claim.signer:
-            links.append((match.index, "version"))
-        elif match.work_id not in parents:
-            return Assessment(refusal=_squatting(match))
-    return Assessment(links=tuple(dict.fromkeys(links)))
-
-
-def _squatting(match: WorkMatch) -> ConflictError:
-    return ConflictError(
-        f"this content matches work {match.work_id}, registered earlier by "
-        f"{match.owner} ({match.kind}, score {match.score:.2f})",
-        hint="If your work builds on it, register with --derivative-of "
-        f"{match.work_id}; if you claim it is yours, use --dispute "
-        f"{match.work_id} --reason '…'.",
-        earlier=match.work_id,
-        owner=match.owner,
-        certificate=f"/api/v1/works/{match.work_id}/certificate",
-        kind=match.kind,
-        score=round(match.score, 4),
-    )
+def registered(entries: Iterable[Entry]) -> Iterator[Entry]:
+    """The works among ``entries`` (entries with a content hash were read when logged)."""
+    for entry in entries:
+        kind = KINDS.get(entry.type)
+        if kind is not None and kind.work:
+            yield entry

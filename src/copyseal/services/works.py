@@ -1,33 +1,30 @@
 """Works as readers see them: look-ups, lists by owner or title, certificate views, export.
 
-Lists read the catalogue (``domain/catalog.py``), which this module keeps in step with the
-log: before answering, it reads whatever entries were appended since it last looked. The
-catalogue is derived data, so a lost or stale catalogue costs a re-read, never a wrong answer
-about a certificate: certificates and proofs always come from the log itself.
+Lists read the catalogue (``domain/catalog.py``), a fold of the log caught up before each
+answer: it reads whatever entries were appended since it last looked. The catalogue is
+derived data, so a lost or stale catalogue costs a re-read, never a wrong answer about a
+certificate: certificates and proofs always come from the log itself.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import threading
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from copyseal.core.certificate import Certificate, VerificationReport, verify_certificate
-from copyseal.core.encoding import parse_json
 from copyseal.domain.anchors import AnchorStore
 from copyseal.domain.catalog import CatalogEntry, WorkCatalog
-from copyseal.domain.log import Entry
 from copyseal.errors import InvalidInput, NotFound
 from copyseal.services.anchoring import refresh_certificate
+from copyseal.services.folds import Follower
 from copyseal.services.registry import Registry
 
 MAX_PAGE = 200
 MAX_EXPORT = 10_000
-SYNC_CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -59,49 +56,19 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-PRIVATE = "private (salted commitment)"
-
-
-def _catalog_entry(entry: Entry) -> CatalogEntry | None:
-    if entry.type != "register":
-        return None
-    leaf = parse_json(entry.leaf)
-    body = leaf["claim"]["body"]
-    content = body["content"]
-    if "commitment" in content:  # a private registration publishes only a commitment
-        content = {"media_type": PRIVATE, "size": 0, "sha256": content["commitment"]}
-    return CatalogEntry(
-        index=entry.index,
-        work_id=entry.work_id,
-        owner=entry.signer,
-        title=body.get("title"),
-        media_type=content["media_type"],
-        size=content["size"],
-        sha256=content["sha256"],
-        logged_at=entry.logged_at,
-    )
-
-
 class Works:
     def __init__(
-        self, *, registry: Registry, catalog: WorkCatalog, anchors: AnchorStore | None = None
+        self,
+        *,
+        registry: Registry,
+        catalog: WorkCatalog,
+        follower: Follower,
+        anchors: AnchorStore | None = None,
     ) -> None:
         self.registry = registry
         self.catalog = catalog
+        self.follower = follower
         self.anchors = anchors
-        self._sync_lock = threading.Lock()
-
-    def sync(self) -> int:
-        """Read new log entries into the catalogue; returns how many entries it read."""
-        with self._sync_lock:
-            start = through = self.catalog.through()
-            size = self.registry.store.tree_size()
-            while through < size:
-                stop = min(size, through + SYNC_CHUNK)
-                found = [_catalog_entry(e) for e in self.registry.store.entries(through, stop)]
-                self.catalog.add([e for e in found if e is not None], stop)
-                through = stop
-            return through - start
 
     def find(
         self,
@@ -113,7 +80,7 @@ class Works:
     ) -> Page:
         after = parse_cursor(cursor)
         limit = check_limit(limit)
-        self.sync()
+        self.follower.catch_up(["catalog"])
         items = self.catalog.find(owners=owners, title=title or None, after=after, limit=limit + 1)
         more = len(items) > limit
         items = items[:limit]
@@ -152,7 +119,7 @@ class Works:
         after = -1
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             while len(index) < MAX_EXPORT:
-                self.sync()
+                self.follower.catch_up(["catalog"])
                 batch = self.catalog.find(owners=owners, after=after, limit=500)
                 if not batch:
                     break

@@ -9,17 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from copyseal.adapters.storage.sqlite import SqliteLogStore
+from copyseal.adapters.home import Home
+from copyseal.adapters.storage import open_stores
 from copyseal.core.claims import Claim
 from copyseal.core.keys import Signer
 from copyseal.core.kinds import sign_claim
 from copyseal.core.kinds.register import register_body
-from copyseal.core.note import NoteSigner
 from copyseal.errors import ConflictError, EmptyContent, NotFound
+from copyseal.services.admission import AllOf, Assessment
+from copyseal.services.assembly import assemble
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
+from copyseal.services.fingerprints import fingerprint_fields
 from copyseal.services.parallel import WorkerPool
-from copyseal.services.registry import Registration, Registry
-from copyseal.services.search import Assessment, SimilaritySearch, fingerprint_fields
+from copyseal.services.registry import Registration
 from tests.support import FakeClock, png_bytes, seeded_bytes
 
 POEM = (
@@ -58,18 +60,18 @@ def test_each_claim_of_a_batch_gets_its_own_verdict(
 ) -> None:
     """The same verdicts whether this process checks the batch, worker processes do, or the
     workers checked the texts when they fingerprinted them."""
-    store = SqliteLogStore(tmp_path / "log.db")
-    policy: SimilaritySearch | WorkerPool = (
-        WorkerPool(partial(SqliteLogStore, tmp_path / "log.db"), workers)
+    home = Home.init(
+        tmp_path / "home", origin="test.copyseal/policy", log_seed=bytes(32), creator_seed=bytes(32)
+    )
+    stores = home.open_stores()
+    pool = (
+        WorkerPool(partial(open_stores, home.store_url, base=home.path), workers)
         if workers
-        else SimilaritySearch(store=store)
+        else None
     )
-    registry = Registry(
-        store=store,
-        log_signer=NoteSigner("test.copyseal/policy", bytes(32)),
-        clock=FakeClock(),
-        policy=policy,
-    )
+    node = assemble(stores, log_signer=home.log_signer, clock=FakeClock(), squatting=pool)
+    registry = node.registry
+    policy = AllOf(registry.policies)
     alice, bob = Signer.from_seed(b"a" * 32), Signer.from_seed(b"b" * 32)
     try:
         [first] = registry.register(_claims(alice, [POEM], 1), [POEM.encode()])
@@ -89,12 +91,12 @@ def test_each_claim_of_a_batch_gets_its_own_verdict(
         contents += [None, b"   \n", (copy + " (my remix)").encode(), (NOTE + " Again.").encode()]
 
         if fingerprinted:
-            assert isinstance(policy, WorkerPool)
-            policy.fingerprints([(b, TEXT_MEDIA_TYPE) for b in contents if b and b.strip()])
-            assert len(policy._checked) == 6
+            assert pool is not None
+            pool.fingerprints([(b, TEXT_MEDIA_TYPE) for b in contents if b and b.strip()])
+            assert len(pool._checked) == 6
         verdicts = policy.assess_many(claims, contents)
         if fingerprinted:  # the plain registrations' matches were used, and only once
-            assert isinstance(policy, WorkerPool) and len(policy._checked) == 2
+            assert pool is not None and len(pool._checked) == 2
         alone = [policy.assess_many([c], [b])[0] for c, b in zip(claims, contents, strict=True)]
         assert [_summary(v) for v in alone] == [_summary(v) for v in verdicts]
 
@@ -115,16 +117,19 @@ def test_each_claim_of_a_batch_gets_its_own_verdict(
         logged = [isinstance(r, Registration) for r in results]
         assert logged == [False, True, True, True, False, False, True, False]
     finally:
-        registry.close()
-        if isinstance(policy, WorkerPool):
-            policy.close()
-        store.close()
+        node.close()
+        if pool is not None:
+            pool.close()
+        stores.close()
 
 
 def test_worker_processes_compute_the_same_fingerprints(tmp_path: Path) -> None:
     works = [(t.encode(), TEXT_MEDIA_TYPE) for t in (POEM, NOTE, "Hi there")]
     works.append((png_bytes(3, size=64), "image/png"))
-    pool = WorkerPool(partial(SqliteLogStore, tmp_path / "log.db"), 2)
+    home = Home.init(
+        tmp_path / "home", origin="test.copyseal/policy", log_seed=bytes(32), creator_seed=bytes(32)
+    )
+    pool = WorkerPool(partial(open_stores, home.store_url, base=home.path), 2)
     try:
         assert pool.fingerprints(works) == [fingerprint_fields(*w) for w in works]
         with pytest.raises(EmptyContent):  # raised where the work was fingerprinted

@@ -1,1 +1,88 @@
-"""copyseal."""
+"""Storage adapters, chosen from a store URL here and nowhere else.
+
+A home's ``config.json`` names its store (``"store": "sqlite:///copyseal.db"`` by default):
+
+- ``sqlite:///PATH``: the embedded SQLite store, PATH relative to the home; ``sqlite:////PATH``
+  for an absolute path (the convention of SQLAlchemy's URLs).
+
+Every port of ``domain/stores.py`` opens on the same URL. A URL of another scheme is refused
+with the schemes this copyseal knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from copyseal.domain.anchors import AnchorStore
+from copyseal.domain.log import LogStore
+from copyseal.domain.stores import Stores
+from copyseal.errors import InvalidInput
+
+DEFAULT_URL = "sqlite:///copyseal.db"
+SCHEMES = ("sqlite",)
+
+
+@dataclass(frozen=True)
+class StoreUrl:
+    """A parsed store URL; ``path`` is resolved against the home."""
+
+    scheme: str
+    path: Path
+
+    @classmethod
+    def parse(cls, url: str, *, base: Path) -> StoreUrl:
+        parts = urlsplit(url)
+        if parts.scheme not in SCHEMES:
+            raise InvalidInput(
+                f"store URL {url!r} is not one this copyseal opens",
+                hint=f"Use one of: {', '.join(s + '://…' for s in SCHEMES)}.",
+            )
+        if parts.netloc or not parts.path.startswith("/") or parts.path == "/":
+            raise InvalidInput(
+                f"store URL {url!r} must look like sqlite:///copyseal.db (relative to the home)"
+                " or sqlite:////var/lib/copyseal.db (absolute)"
+            )
+        relative = parts.path[1:]
+        return cls(parts.scheme, Path(relative) if relative.startswith("/") else base / relative)
+
+
+def open_log(url: str, *, base: Path, background_checkpoints: bool = False) -> LogStore:
+    """The log store alone, on the store ``url``."""
+    from copyseal.adapters.storage.sqlite import SqliteLogStore
+
+    path = StoreUrl.parse(url, base=base).path
+    return SqliteLogStore(path, background_checkpoints=background_checkpoints)
+
+
+def open_anchors(url: str, *, base: Path) -> AnchorStore:
+    """The receipts of the log's anchors, on the store ``url``."""
+    from copyseal.adapters.storage.anchors_sqlite import SqliteAnchorStore
+
+    return SqliteAnchorStore(StoreUrl.parse(url, base=base).path)
+
+
+def open_stores(url: str, *, base: Path, background_checkpoints: bool = False) -> Stores:
+    """Every store of a home, on the store ``url``. A long-running service checkpoints the
+    SQLite WAL in the background (``background_checkpoints``)."""
+    # Imported here, not above: verifying needs none of the stores (a bare install).
+    from copyseal.adapters.storage.accounts import SqliteAccountStore
+    from copyseal.adapters.storage.catalog import SqliteWorkCatalog
+    from copyseal.adapters.storage.folds_sqlite import (
+        SqliteLineage,
+        SqliteOwnership,
+        SqliteSimilarityIndex,
+    )
+
+    log = open_log(url, base=base, background_checkpoints=background_checkpoints)
+    path = StoreUrl.parse(url, base=base).path
+    return Stores(
+        log=log,
+        similarity=SqliteSimilarityIndex(path),
+        lineage=SqliteLineage(path),
+        ownership=SqliteOwnership(path),
+        catalog=SqliteWorkCatalog(path),
+        accounts=SqliteAccountStore(path),
+        anchors=open_anchors(url, base=base),
+    )

@@ -1,16 +1,25 @@
-"""What every SQLite adapter of copyseal shares: how a connection is opened, and how
-``sqlite3`` errors become copyseal errors.
+"""What every SQLite adapter of copyseal shares: how a connection is opened, how writers of
+several processes take turns, how statements are batched, how a fold records its progress,
+and how ``sqlite3`` errors become copyseal errors.
 
 Every file is opened in WAL mode with ``synchronous=FULL`` (a commit is on disk when it
 returns) and a busy timeout, in autocommit mode so that each adapter states its own
-transactions.
+transactions. Folds (derived state, rebuildable from the log) may commit with
+``synchronous=NORMAL``: a crash loses no commit of theirs, a power cut at worst their last
+ones, which the next catch-up redoes from the log.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from copyseal.errors import CopysealError, Unavailable
 
@@ -42,7 +51,12 @@ def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
 
 
 def connect(
-    path: Path | str, *, what: str, timeout: float = 30.0, schema: str | None = None
+    path: Path | str,
+    *,
+    what: str,
+    timeout: float = 30.0,
+    schema: str | None = None,
+    synchronous: str = "FULL",
 ) -> sqlite3.Connection:
     """Open ``path`` durable and shareable between threads and processes; apply ``schema``."""
     try:
@@ -51,10 +65,167 @@ def connect(
         )
         conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, MAX_PARAMS)
         _use_wal(conn, timeout)
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if schema is not None:
             conn.executescript(schema)
     except sqlite3.Error as exc:
         raise translate(exc, what) from exc
     return conn
+
+
+# -- writers of several processes -------------------------------------------------------------
+
+
+@contextmanager
+def writer_turn(database: str, timeout: float, what: str) -> Iterator[None]:
+    """Writers of every process take turns on an exclusive ``flock`` of a file beside the
+    database. A waiting writer retries every 0.1–2 ms, so the turn passes on within a couple
+    of milliseconds (SQLite's own busy handler sleeps up to 100 ms between tries), and gives
+    up with :class:`Unavailable` after ``timeout``."""
+    try:
+        fd = os.open(database + "-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise Unavailable(
+            f"the {what} cannot take its write lock: {exc.strerror}", retry_after=5.0
+        ) from exc
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.0001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Unavailable(
+                        f"the {what} is busy: another process is writing", retry_after=1.0
+                    ) from None
+                time.sleep(delay)
+                delay = min(2 * delay, 0.002)
+        yield
+    finally:
+        os.close(fd)  # which releases the lock
+
+
+class Transactions:
+    """One connection used for write transactions by one thread at a time, each taken in
+    turn with every other process's writers of the same file (:func:`writer_turn`)."""
+
+    def __init__(self, conn: sqlite3.Connection, database: str, timeout: float, what: str):
+        self.conn = conn
+        self.database = database
+        self.timeout = timeout
+        self.what = what
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back if the block raises."""
+        with self._lock, writer_turn(self.database, self.timeout, self.what):
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise translate(exc, self.what) from exc
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise translate(exc, self.what) from exc
+
+
+# -- statements in batches --------------------------------------------------------------------
+
+MAX_ROWS = 4096
+"""Rows (or IN-list values) in one statement. Statements come in power-of-two sizes up to
+this, so a connection prepares and caches a dozen of them per kind, whatever the batch
+sizes; a statement per distinct size would fill the statement cache with large programs."""
+
+
+def _runs(n: int, cap: int) -> Iterator[int]:
+    """Power-of-two run lengths, none over ``cap`` (a power of two), that add up to ``n``."""
+    while n:
+        run = min(cap, 1 << (n.bit_length() - 1))
+        yield run
+        n -= run
+
+
+def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) -> int:
+    """``head VALUES (…), (…), …`` in a few multi-row statements.
+
+    One statement runs without the GIL from start to end; ``executemany`` takes the GIL back
+    after every row, and in a busy server each retake can wait a switch interval.
+    Returns the number of rows changed."""
+    if not rows:
+        return 0
+    width = len(rows[0])
+    group = "(" + ",".join("?" * width) + ")"
+    cap = 1 << (min(MAX_ROWS, MAX_PARAMS // width).bit_length() - 1)
+    changed = start = 0
+    for run in _runs(len(rows), cap):
+        params = [value for row in rows[start : start + run] for value in row]
+        changed += conn.execute(f"{head} VALUES {','.join([group] * run)}", params).rowcount
+        start += run
+    return changed
+
+
+def padded(values: Iterable[Any]) -> Iterator[list[Any]]:
+    """Distinct ``values`` in lists of power-of-two lengths up to :data:`MAX_ROWS`, the last
+    one filled up with repeats of its first value: for IN lists and VALUES tables whose
+    readers ignore repeats."""
+    yield from chunks(list(dict.fromkeys(values)))
+
+
+def chunks(distinct: list[Any]) -> Iterator[list[Any]]:
+    """:func:`padded` of values already distinct."""
+    for start in range(0, len(distinct), MAX_ROWS):
+        chunk = distinct[start : start + MAX_ROWS]
+        size = 1 << (len(chunk) - 1).bit_length()
+        yield chunk + [chunk[0]] * (size - len(chunk))
+
+
+def marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def lookup(
+    conn: sqlite3.Connection, table: str, select: str, keys: Iterable[tuple[Any, Any]]
+) -> Iterator[list[Any]]:
+    """Rows of ``WITH table AS (VALUES keys…) select`` (a key may come back more than once)."""
+    for chunk in padded(keys):
+        values = ",".join(["(?,?)"] * len(chunk))
+        params = [value for key in chunk for value in key]
+        yield conn.execute(f"WITH {table} AS (VALUES {values}) {select}", params).fetchall()
+
+
+# -- folds' progress --------------------------------------------------------------------------
+
+FOLD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS fold_progress (name TEXT PRIMARY KEY, through INTEGER NOT NULL);
+"""
+
+
+def fold_through(conn: sqlite3.Connection, name: str) -> int | None:
+    """How many log entries fold ``name`` has read (None: it has never recorded any)."""
+    row = conn.execute("SELECT through FROM fold_progress WHERE name = ?", (name,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def claim_span(conn: sqlite3.Connection, name: str, start: int, stop: int) -> bool:
+    """Inside a write transaction: record that fold ``name`` has read entries up to ``stop``,
+    if it had read exactly up to ``start``; False (nothing recorded) if another writer has
+    moved it meanwhile, so the same entries are never folded twice."""
+    if (fold_through(conn, name) or 0) != start:
+        return False
+    conn.execute(
+        "INSERT INTO fold_progress (name, through) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET through = excluded.through",
+        (name, stop),
+    )
+    return True

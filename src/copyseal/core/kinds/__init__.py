@@ -34,6 +34,7 @@ __all__ = [
     "Reading",
     "admit",
     "content_of",
+    "known",
     "read",
     "read_body",
     "sign_claim",
@@ -56,6 +57,15 @@ class Reading:
     @property
     def work(self) -> bool:
         return self.kind is not None and self.kind.work
+
+
+def known(
+    claim_type: str, version: int, kinds: Mapping[str, ClaimKind] = KINDS
+) -> ClaimKind | None:
+    """The kind of claims of this type and body version, if this copyseal reads them, without
+    looking at a body: for entries of this log, whose bodies were validated at admission."""
+    kind = kinds.get(claim_type)
+    return kind if kind is not None and version in kind.validators else None
 
 
 def read_body(claim: Claim, kinds: Mapping[str, ClaimKind] = KINDS) -> ClaimKind:

@@ -1,0 +1,30 @@
+"""What to do next, in the command line's terms: the CLI's wording of each error ``remedy``
+(``errors.py``). Placeholders are filled from the error's details."""
+
+from __future__ import annotations
+
+from copyseal.errors import CopysealError
+
+HINTS = {
+    "derivative-or-dispute": (
+        "If your work builds on it, register with --derivative-of {earlier}; if you claim "
+        "it is yours, use --dispute {earlier} --reason '…'."
+    ),
+    "smaller-content": (
+        "Raise max_content_bytes in the home's config.json if this size is intended."
+    ),
+    "known-key": (
+        "List the keys with `copyseal keys list`, or create one with `copyseal keys new NAME`."
+    ),
+}
+
+
+def cli_hint(exc: CopysealError) -> str:
+    """The hint the CLI shows for ``exc``: its remedy in CLI terms, else its own hint."""
+    wording = HINTS.get(exc.remedy)
+    if wording is None:
+        return exc.hint
+    try:
+        return wording.format(**exc.details)
+    except (KeyError, IndexError):
+        return exc.hint
