@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from copyseal.adapters.media import compute_chromaprint, decode_image
+from copyseal.adapters.image_budget import with_decoded_image
+from copyseal.adapters.media import compute_chromaprint
 from copyseal.core.claims import Claim, parse_leaf
 from copyseal.core.encoding import parse_canonical_json, parse_json
 from copyseal.core.workid import parse_work_id
@@ -91,7 +92,7 @@ def fingerprint_fields(content: bytes, media_type: str) -> dict[str, Any]:
         except InvalidInput:
             return {}
     if kind == "image":
-        return image_fingerprint(decode_image(content)).to_fields()
+        return with_decoded_image(content, image_fingerprint).to_fields()
     if kind == "audio":
         signature = _audio_signature(content, iscc=True)
         return {} if signature is None else signature.to_fields()
@@ -333,7 +334,7 @@ class SimilaritySearch:
         return results
 
     def _image_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
-        query = image_query(decode_image(content))
+        query = with_decoded_image(content, image_query)
         candidates = self._candidates(fx.image_query_keys(query), "image_phash_v1")
         indices = [index for index, _ in candidates]
         matches = fx.score_image(
