@@ -44,6 +44,21 @@ def test_large_image_vectors(vector: dict[str, Any]) -> None:
     assert ifp.image_fingerprint_v1(decode_image(jpeg)).to_fields() == vector["jpeg_fields"]
 
 
+@pytest.mark.parametrize(
+    ("size", "factor"),
+    [
+        ((4096, 4096), 1),
+        ((4097, 4096), 2),
+        ((16, 10**6), 1),
+        ((8000, 8000), 2),
+        ((20_000, 20_000), 8),
+    ],
+)
+def test_reduction_factor(size: tuple[int, int], factor: int) -> None:
+    assert ifp.FINGERPRINT_PIXELS == 4096 * 4096
+    assert ifp.reduction_factor(*size) == factor
+
+
 def test_a_web_copy_of_a_large_image_matches_its_reduced_fingerprints() -> None:
     img = large_image(LargeVector(7, (300, 200), 18, "bilinear"))
     registered = [
