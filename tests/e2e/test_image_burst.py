@@ -1,8 +1,9 @@
 """A burst of large-dimension, small-byte PNGs at the anonymous image check.
 
 Each PNG is 64 megapixels in under a megabyte; decoded whole, twelve at once took a server to
-6.8 GB and it kept 3.2 GB after. The service now decodes them within a per-process pixel budget, fingerprints a
-reduction, and gives the memory back afterwards; the process's own figures say so.
+6.8 GB, and it kept 3.2 GB after. The service now decodes them within a per-process pixel
+budget, fingerprints a reduction, and gives the memory back afterwards; the process's own
+figures say so.
 """
 
 from __future__ import annotations
