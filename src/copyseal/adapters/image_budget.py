@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 DECODE_PIXELS = 2 * MAX_IMAGE_PIXELS
 """Pixels one process decodes at once: two of the largest images (RGB takes 4 bytes a pixel,
-and reducing one adds a quarter), about 640 MB, or many ordinary photos."""
+and reducing one adds a quarter), about 700 MB, or many ordinary photos."""
 MAX_WAITING = 16
 WAIT_SECONDS = 10.0
 TRIM_PIXELS = 4_000_000
