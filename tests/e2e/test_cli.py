@@ -19,6 +19,7 @@ from copyseal.errors import (
     UnsupportedVersion,
     VerificationError,
 )
+from tests.unit.fingerprint.samples import sample_image
 
 runner = CliRunner()
 VECTORS = Path(__file__).parents[1] / "vectors"
@@ -221,6 +222,20 @@ def test_bad_inputs_get_their_own_exit_codes(cli_home: Path, tmp_path: Path) -> 
     assert code == 0
     code, _ = cs_json(cli_home, "log", "proof", "--inclusion", "0")
     assert code == 9  # empty log: nothing was half-written by the refused registrations
+
+
+def test_files_over_the_size_limit_are_too_large_and_say_their_size(
+    cli_home: Path, tmp_path: Path
+) -> None:
+    config = json.loads((cli_home / "config.json").read_text())
+    (cli_home / "config.json").write_text(json.dumps({**config, "max_content_bytes": 1000}))
+    photo = tmp_path / "photo.png"
+    sample_image(1).save(photo, format="PNG")
+    size = photo.stat().st_size
+    for command in ("check", "register"):
+        code, output = cs(cli_home, command, str(photo))
+        assert code == ContentTooLarge.exit_code, output
+        assert f"{size:,} bytes" in output and "1,000" in output, output
 
 
 def test_bad_certificates(cli_home: Path, tmp_path: Path) -> None:

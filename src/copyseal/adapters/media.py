@@ -14,12 +14,15 @@ import shutil
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from copyseal.errors import ContentTooLarge, EmptyContent, InvalidInput, MalformedDocument
+from copyseal.fingerprint.image import reduced_v1, reduction_factor
 
 MAX_IMAGE_BYTES = 50 << 20
 MAX_IMAGE_PIXELS = 64_000_000
@@ -75,25 +78,13 @@ def sniff_media_type(data: bytes) -> str:
     return "text/plain; charset=utf-8"
 
 
-def decode_image(
-    data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS
-) -> Image.Image:
-    """Decode an image fully, turned upright by its EXIF orientation. Strict and bounded."""
-    if not data:
-        raise EmptyContent("the image is empty")
-    if len(data) > max_bytes:
-        raise ContentTooLarge(f"the image is {len(data):,} bytes; the limit is {max_bytes:,}")
+@contextmanager
+def _pillow_errors() -> Iterator[None]:
+    """Pillow's exceptions, and its decompression-bomb warning, as copyseal's input errors."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ContentTooLarge(
-                    f"the image is {width}×{height} pixels; the limit is {max_pixels:,} pixels"
-                )
-            image.load()
-            upright = ImageOps.exif_transpose(image)
+            yield
     except ContentTooLarge:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -105,7 +96,58 @@ def decode_image(
         ) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated or corrupt data
         raise MalformedDocument(f"the image is damaged and cannot be decoded: {exc}") from exc
-    return upright if upright is not None else image
+
+
+def open_image(
+    data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS
+) -> Image.Image:
+    """An image's header, read and checked against the limits; no pixel is decoded yet."""
+    if not data:
+        raise EmptyContent("the image is empty")
+    if len(data) > max_bytes:
+        raise ContentTooLarge(f"the image is {len(data):,} bytes; the limit is {max_bytes:,}")
+    with _pillow_errors():
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ContentTooLarge(
+                f"the image is {width}×{height} pixels; the limit is {max_pixels:,} pixels"
+            )
+        if image.format == "JPEG":
+            k = reduction_factor(width, height)
+            if k > 1:  # the decoder scales by 1/2, 1/4 or 1/8 as it decodes
+                image.draft(None, (max(1, width // k), max(1, height // k)))
+    return image
+
+
+def decoded_pixels(image: Image.Image) -> int:
+    """How many pixels decoding an :func:`open_image` allocates (a JPEG's after scaling)."""
+    width, height = image.size
+    return width * height
+
+
+def load_image(image: Image.Image) -> Image.Image:
+    """Decode an :func:`open_image` into the pixels fingerprinting uses, upright by its EXIF
+    orientation: a large image reduced (``reduced_v1``) before anything else touches it, and
+    the full-size decode released at once."""
+    with _pillow_errors():
+        image.load()
+        reduced = reduced_v1(image)
+        if reduced is not image:
+            reduced.info = image.info
+            reduced.getexif().update(image.getexif())
+            image.close()  # its full-size pixels go now, not when the caller is done
+        ImageOps.exif_transpose(reduced, in_place=True)
+    return reduced
+
+
+def decode_image(
+    data: bytes, *, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS
+) -> Image.Image:
+    """Decode an image for fingerprinting, turned upright by its EXIF orientation; an image
+    of more than ``FINGERPRINT_PIXELS`` comes reduced (see ``copyseal.fingerprint.image``).
+    Strict and bounded."""
+    return load_image(open_image(data, max_bytes=max_bytes, max_pixels=max_pixels))
 
 
 @dataclass(frozen=True)

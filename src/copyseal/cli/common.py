@@ -23,7 +23,7 @@ from rich.console import Console
 from copyseal.adapters.home import Home, default_home
 from copyseal.adapters.storage import open_stores
 from copyseal.cli.hints import cli_hint
-from copyseal.errors import CopysealError, UnreadablePath
+from copyseal.errors import ContentTooLarge, CopysealError, UnreadablePath
 from copyseal.services.assembly import Assembly, assemble
 from copyseal.services.parallel import WorkerPool
 
@@ -78,14 +78,22 @@ def passphrase() -> str | None:
 
 
 def read_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """The file's bytes; a file over ``max_bytes`` is refused (by its size, unread) rather
+    than cut short, which would make a valid image look damaged."""
     try:
-        if max_bytes is not None and path.stat().st_size > max_bytes:
-            # Read one byte past the limit so the caller reports the size error.
-            with path.open("rb") as fh:
-                return fh.read(max_bytes + 1)
-        return path.read_bytes()
+        if max_bytes is None:
+            return path.read_bytes()
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            data = b"" if size > max_bytes else fh.read(max_bytes + 1)  # a pipe has no size
     except OSError as exc:
         raise UnreadablePath(f"cannot read {path}: {exc.strerror}", path=str(path)) from exc
+    if size > max_bytes or len(data) > max_bytes:
+        told = f"{size:,} bytes, over" if size > max_bytes else "over"
+        raise ContentTooLarge(
+            f"{path} is {told} the limit of {max_bytes:,} bytes", label=str(path), limit=max_bytes
+        )
+    return data
 
 
 def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from copyseal.adapters.media import compute_chromaprint, decode_image
+from copyseal.adapters.image_budget import with_decoded_image
+from copyseal.adapters.media import compute_chromaprint
 from copyseal.errors import EmptyContent, InvalidInput
 from copyseal.fingerprint import index as fx
 from copyseal.fingerprint.audio import AudioSignature, audio_fingerprint, audio_index_keys
@@ -57,7 +58,7 @@ def fingerprint_fields(content: bytes, media_type: str) -> dict[str, Any]:
         except InvalidInput:
             return {}
     if kind == "image":
-        return image_fingerprint(decode_image(content)).to_fields()
+        return with_decoded_image(content, image_fingerprint).to_fields()
     if kind == "audio":
         signature = audio_signature(content, iscc=True)
         return {} if signature is None else signature.to_fields()

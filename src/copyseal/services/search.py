@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from copyseal.adapters.media import decode_image
+from copyseal.adapters.image_budget import with_decoded_image
 from copyseal.core.claims import parse_leaf
 from copyseal.core.encoding import parse_canonical_json, parse_json
 from copyseal.core.kinds import KINDS, known, read
@@ -228,7 +228,7 @@ class SimilaritySearch:
         return results
 
     def _image_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
-        query = image_query(decode_image(content))
+        query = with_decoded_image(content, image_query)
         candidates = self._candidates(fx.image_query_keys(query), "image_phash_v1")
         indices = [index for index, _ in candidates]
         matches = fx.score_image(

@@ -8,12 +8,14 @@ existing entry, the algorithm changed, and that is a bug (or a new ``_v2``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+from copyseal.adapters.media import decode_image
 from copyseal.fingerprint.image import image_fingerprint_v1
 from copyseal.fingerprint.text import text_fingerprint_v1
-from tests.unit.fingerprint.samples import TEXTS, sample_image
+from tests.unit.fingerprint.samples import TEXTS, LargeVector, encoded, large_image, sample_image
 
 HERE = Path(__file__).parent / "vectors"
 
@@ -31,6 +33,23 @@ def main() -> None:
         for seed, size in ((1, (320, 240)), (2, (200, 300)), (3, (64, 64)))
     ]
     (HERE / "image_v1.json").write_text(json.dumps(image, indent=1) + "\n")
+    large = []
+    for vector in (
+        LargeVector(5, (470, 430), 11),  # 24 MP: hashed from its halving
+        LargeVector(7, (300, 200), 18, "bilinear"),  # 19 MP, smooth: likewise
+        LargeVector(6, (512, 512), 8),  # 4,096 × 4,096, the budget: hashed whole, as always
+    ):
+        img = large_image(vector)
+        jpeg = encoded(img, "JPEG", quality=vector.jpeg_quality)
+        large.append(
+            {
+                **vector.to_dict(),
+                "fields": image_fingerprint_v1(img).to_fields(),
+                "jpeg_sha256": hashlib.sha256(jpeg).hexdigest(),
+                "jpeg_fields": image_fingerprint_v1(decode_image(jpeg)).to_fields(),
+            }
+        )
+    (HERE / "image_large_v1.json").write_text(json.dumps(large, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import struct
+import zlib
+from dataclasses import asdict, dataclass
+from typing import Any
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -41,3 +47,68 @@ def sample_image(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
         else:
             draw.rectangle((x0, y0, x1, y1), fill=colour)
     return img
+
+
+def _png(width: int, height: int, idat: bytes) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def blocky_png(width: int, height: int, seed: int = 0, blocks: int = 8) -> bytes:
+    """An RGB PNG of ``blocks`` × ``blocks`` flat rectangles, written row by row: any size in
+    under a megabyte (a row that repeats the one above deflates to almost nothing), without
+    ever holding the pixels. What a decoding-memory attack sends."""
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(0, 256, (blocks, blocks, 3), dtype=np.uint8)
+    columns = np.arange(width) * blocks // width
+    same_as_above = b"\x02" + bytes(3 * width)  # filter type Up, no differences
+    deflate = zlib.compressobj(1)
+    parts = []
+    for band in range(blocks):
+        rows = (band + 1) * height // blocks - band * height // blocks
+        parts.append(deflate.compress(b"\x00" + colours[band][columns].tobytes()))
+        parts.append(deflate.compress(same_as_above * (rows - 1)))
+    parts.append(deflate.flush())
+    return _png(width, height, b"".join(parts))
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims ``width`` × ``height`` pixels and holds none."""
+    return _png(width, height, b"")
+
+
+@dataclass(frozen=True)
+class LargeVector:
+    """A large picture: ``sample_image(seed, size)`` enlarged ``scale`` times, by nearest
+    neighbour (flat blocks) or bilinear interpolation (smooth)."""
+
+    seed: int
+    size: tuple[int, int]
+    scale: int
+    resample: str = "nearest"
+    jpeg_quality: int = 90
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LargeVector:
+        size = (int(data["size"][0]), int(data["size"][1]))
+        return cls(data["seed"], size, data["scale"], data["resample"], data["jpeg_quality"])
+
+
+def large_image(vector: LargeVector) -> Image.Image:
+    small = sample_image(vector.seed, vector.size)
+    size = (small.width * vector.scale, small.height * vector.scale)
+    return small.resize(size, Image.Resampling[vector.resample.upper()])
+
+
+def encoded(img: Image.Image, fmt: str, **options: Any) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **options)
+    return buf.getvalue()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 
+from copyseal.adapters.media import decode_image
 from copyseal.errors import InvalidInput, MalformedDocument
 from copyseal.fingerprint import image as ifp
 from copyseal.fingerprint import index as ix
-from tests.unit.fingerprint.samples import sample_image
+from tests.unit.fingerprint.samples import LargeVector, encoded, large_image, sample_image
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "image_v1.json").read_text())
 
@@ -22,6 +25,51 @@ def test_vectors(vector: dict[str, object]) -> None:
     size = tuple(vector["size"])  # type: ignore[arg-type]
     sig = ifp.image_fingerprint_v1(sample_image(int(vector["seed"]), size))  # type: ignore[arg-type]
     assert sig.to_fields() == vector["fields"]
+
+
+LARGE_VECTORS = json.loads((Path(__file__).parent / "vectors" / "image_large_v1.json").read_text())
+
+
+@pytest.mark.parametrize("vector", LARGE_VECTORS, ids=lambda v: str(v["seed"]))
+def test_large_image_vectors(vector: dict[str, Any]) -> None:
+    """Past FINGERPRINT_PIXELS v1 hashes the image's reduction; a JPEG's comes from the
+    decoder's own scaling. At the budget, the image itself."""
+    large = LargeVector.from_dict(vector)
+    img = large_image(large)
+    assert ifp.image_fingerprint_v1(img).to_fields() == vector["fields"]
+    jpeg = encoded(img, "JPEG", quality=large.jpeg_quality)
+    assert hashlib.sha256(jpeg).hexdigest() == vector["jpeg_sha256"], (
+        "Pillow's JPEG encoder writes other bytes now: rebuild this JPEG input, not v1"
+    )
+    assert ifp.image_fingerprint_v1(decode_image(jpeg)).to_fields() == vector["jpeg_fields"]
+
+
+@pytest.mark.parametrize(
+    ("size", "factor"),
+    [
+        ((4096, 4096), 1),
+        ((4097, 4096), 2),
+        ((16, 10**6), 1),
+        ((8000, 8000), 2),
+        ((20_000, 20_000), 8),
+    ],
+)
+def test_reduction_factor(size: tuple[int, int], factor: int) -> None:
+    assert ifp.FINGERPRINT_PIXELS == 4096 * 4096
+    assert ifp.reduction_factor(*size) == factor
+
+
+def test_a_web_copy_of_a_large_image_matches_its_reduced_fingerprints() -> None:
+    img = large_image(LargeVector(7, (300, 200), 18, "bilinear"))
+    registered = [
+        ifp.image_fingerprint_v1(img, iscc=False),
+        ifp.image_fingerprint_v1(decode_image(encoded(img, "JPEG", quality=90)), iscc=False),
+    ]
+    copy = img.resize((1024, 683), Image.Resampling.LANCZOS)
+    query = ifp.image_query_v1(decode_image(encoded(copy, "JPEG", quality=75)))
+    matches = ix.score_image(query, [0, 1], [0, 1], registered)
+    assert [m.work for m in matches] == [0, 1]
+    assert all(m.details["phash_distance"] <= 2 for m in matches)
 
 
 def _jpeg(img: Image.Image, quality: int) -> Image.Image:

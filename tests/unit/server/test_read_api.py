@@ -15,8 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from copyseal.adapters.home import Home
+from copyseal.adapters.image_budget import DECODING
 from copyseal.core import merkle
 from copyseal.server.ratelimit import Rate, RateLimiter
+from tests.unit.fingerprint.samples import sample_image
 from tests.unit.server.conftest import api_token, make_client
 from tests.unit.server.test_register_api import KEY_A, KEY_B, assert_problem, claim
 
@@ -261,3 +263,19 @@ def test_check_and_search_page_with_a_search_installed(searching) -> None:  # ty
         assert "original" in page.text
         digest = hashlib.sha256(b"x").hexdigest()
         assert digest not in page.text
+
+
+def test_image_checks_past_the_decoding_budget_are_refused_with_retry_after(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photo = io.BytesIO()
+    sample_image(1).save(photo, format="PNG")
+    files = {"file": ("photo.png", photo.getvalue(), "image/png")}
+    with make_client(home.path, with_search=True) as client:
+        assert client.post("/api/v1/check/upload", files=files).json() == {"matches": []}
+        monkeypatch.setattr(DECODING, "max_waiting", 0)
+        with DECODING.held(DECODING.capacity):  # every pixel is being decoded elsewhere
+            response = client.post("/api/v1/check/upload", files=files)
+        assert_problem(response, 503, "unavailable")
+        assert int(response.headers["retry-after"]) >= 1
+        assert client.post("/api/v1/check/upload", files=files).status_code == 200
