@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -31,8 +32,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Served:
+    """A running server: its address, its process (uvicorn's supervisor with several
+    workers), and the file its output goes to."""
+
+    base: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
 @contextmanager
-def running_server(home: Path, *extra: str) -> Iterator[str]:
+def serving(home: Path, *extra: str) -> Iterator[Served]:
     port = free_port()
     command = [
         sys.executable,
@@ -48,20 +63,23 @@ def running_server(home: Path, *extra: str) -> Iterator[str]:
         *extra,
     ]
     env = {**os.environ, "COPYSEAL_HOME": str(home)}
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    log = home.with_name(f"{home.name}-serve-{port}.log")
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    served = Served(f"http://127.0.0.1:{port}", port, proc, log)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{base}/api/v1/health", timeout=1).raise_for_status()
+                httpx.get(f"{served.base}/api/v1/health", timeout=1).raise_for_status()
                 break
             except httpx.HTTPError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    output = proc.stdout.read().decode() if proc.stdout else ""
-                    raise RuntimeError(f"copyseal serve did not start:\n{output}") from None
+                    raise RuntimeError(
+                        f"copyseal serve did not start:\n{served.output()}"
+                    ) from None
                 time.sleep(0.1)
-        yield base
+        yield served
     finally:
         proc.terminate()
         try:
@@ -69,3 +87,9 @@ def running_server(home: Path, *extra: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def running_server(home: Path, *extra: str) -> Iterator[str]:
+    with serving(home, *extra) as served:
+        yield served.base

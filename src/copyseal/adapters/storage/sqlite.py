@@ -35,7 +35,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from copyseal.adapters.storage.sqlite_common import MAX_PARAMS, connect, translate
+from copyseal.adapters.storage.sqlite_common import (
+    MAX_PARAMS,
+    connect,
+    translate,
+    translate_os_error,
+)
 from copyseal.domain.log import Entry, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
 from copyseal.fingerprint.text import distinct
@@ -203,6 +208,14 @@ def _ranked_hits(
 
 def _translate(exc: sqlite3.Error) -> CopysealError:
     return translate(exc, "log store")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo a failed write. After some failures (a full disk, an I/O error) SQLite has rolled
+    back already, and the error to report is the first one, not ROLLBACK's own."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 class _Reads:
@@ -493,12 +506,12 @@ class SqliteLogStore(_Reads):
             try:
                 yield _Writer(conn, self._buffer)
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise _translate(exc) from exc
         if self._checkpointer is not None:
             self._checkpointer.committed()
@@ -509,7 +522,10 @@ class SqliteLogStore(_Reads):
         database. A waiting writer retries every 0.1–2 ms, so the turn passes on within a
         couple of milliseconds (SQLite's own busy handler sleeps up to 100 ms between tries),
         and gives up with :class:`Unavailable` after the busy timeout."""
-        fd = os.open(self.path + "-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path + "-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise translate_os_error(exc, "log store") from exc
         try:
             deadline = time.monotonic() + self._timeout
             delay = 0.0001
