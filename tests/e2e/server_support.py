@@ -39,6 +39,7 @@ class Served:
 
     base: str
     port: int
+    home: Path
     proc: subprocess.Popen[bytes]
     log: Path
 
@@ -66,7 +67,7 @@ def serving(home: Path, *extra: str) -> Iterator[Served]:
     log = home.with_name(f"{home.name}-serve-{port}.log")
     with log.open("wb") as sink:
         proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    served = Served(f"http://127.0.0.1:{port}", port, proc, log)
+    served = Served(f"http://127.0.0.1:{port}", port, home, proc, log)
     try:
         deadline = time.monotonic() + 30
         while True:

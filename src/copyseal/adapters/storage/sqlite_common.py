@@ -84,7 +84,7 @@ def storage_fault(what: str, reason: str) -> Unavailable:
     return Unavailable(
         f"the {what} cannot store anything at the moment",
         retry_after=STORAGE_RETRY_AFTER_S,
-        hint="The server's operator has been told; try again later.",
+        hint="The storage refuses writes for now (its log says why); try again later.",
     )
 
 
