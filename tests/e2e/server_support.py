@@ -69,7 +69,7 @@ def serving(home: Path, *extra: str) -> Iterator[Served]:
         proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
     served = Served(f"http://127.0.0.1:{port}", port, home, proc, log)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # start-up imports web3 and numpy: slow under load
         while True:
             try:
                 httpx.get(f"{served.base}/api/v1/health", timeout=1).raise_for_status()

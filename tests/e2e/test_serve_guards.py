@@ -27,7 +27,7 @@ from copyseal.server.ratelimit import DEFAULT_RATES
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
 from tests.e2e.server_support import Served, serving
 
-pytestmark = pytest.mark.xdist_group("serve-guards")  # one worker starts each server once
+pytestmark = pytest.mark.xdist_group("serve-guards")  # one process starts each server
 
 GENEROUS_S = 30.0  # a deadline for the test to give up, never an expected duration
 
@@ -81,7 +81,7 @@ def test_forwarded_addresses_from_a_trusted_proxy_name_the_client(proxied: Serve
         assert _until_limited(http, _same("203.0.113.9"), most=3 * AUTH_BURST) is not None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per test process, however the tests interleave
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = _home(tmp_path_factory.mktemp("proxied"))
     extra = ("--workers", "1", "--trusted-proxy", "127.0.0.1/32", "--max-connections", "4")
@@ -89,10 +89,10 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield served
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per test process, however the tests interleave
 def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = _home(tmp_path_factory.mktemp("impatient"))
-    extra = ("--workers", "1", "--header-timeout", "1", "--body-timeout", "1")
+    extra = ("--workers", "1", "--header-timeout", "2", "--body-timeout", "2")
     with serving(home, *extra) as served:
         yield served
 
@@ -237,9 +237,14 @@ def test_a_home_that_refuses_writes_gets_503_and_one_log_line(proxied: Served) -
 def _workers(supervisor: int) -> set[int]:
     """The worker processes uvicorn's supervisor has started (spawned Python processes)."""
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
-    return {
-        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    }
+    found = set()
+    for pid in children:
+        try:
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(int(pid))
+        except FileNotFoundError:  # it has just ended
+            continue
+    return found
 
 
 def test_a_killed_worker_is_logged_and_replaced(tmp_path: Path) -> None:
