@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -32,8 +32,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Served:
+    """A running server: its address, its process (uvicorn's supervisor with several
+    workers), and the file its output goes to."""
+
+    base: str
+    port: int
+    home: Path
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
 @contextmanager
-def running_server(home: Path, *extra: str) -> Iterator[str]:
+def serving(home: Path, *extra: str) -> Iterator[Served]:
     port = free_port()
     command = [
         sys.executable,
@@ -49,24 +64,23 @@ def running_server(home: Path, *extra: str) -> Iterator[str]:
         *extra,
     ]
     env = {**os.environ, "COPYSEAL_HOME": str(home)}
-    proc = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
+    log = home.with_name(f"{home.name}-serve-{port}.log")
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    served = Served(f"http://127.0.0.1:{port}", port, home, proc, log)
     try:
-        deadline = time.monotonic() + 90  # a loaded machine starts workers slowly
+        deadline = time.monotonic() + 120  # start-up imports web3 and numpy: slow under load
         while True:
             try:
-                httpx.get(f"{base}/api/v1/health", timeout=1).raise_for_status()
+                httpx.get(f"{served.base}/api/v1/health", timeout=1).raise_for_status()
                 break
             except httpx.HTTPError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    # Its workers hold the output open too: stop the whole group, then read.
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    output = proc.communicate()[0].decode()
-                    raise RuntimeError(f"copyseal serve did not start:\n{output}") from None
+                    raise RuntimeError(
+                        f"copyseal serve did not start:\n{served.output()}"
+                    ) from None
                 time.sleep(0.1)
-        yield base
+        yield served
     finally:
         proc.terminate()
         try:
@@ -74,3 +88,9 @@ def running_server(home: Path, *extra: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def running_server(home: Path, *extra: str) -> Iterator[str]:
+    with serving(home, *extra) as served:
+        yield served.base

@@ -49,6 +49,7 @@ from copyseal.server.deps import Services, Settings, SimilarityCheck
 from copyseal.server.problems import handle_error
 from copyseal.server.ratelimit import DEFAULT_RATES, RateLimiter, shares
 from copyseal.server.rendering import STATIC
+from copyseal.server.timeouts import BodyDeadline
 from copyseal.services.accounts import Accounts
 from copyseal.services.anchoring import Anchorer, AnchorLoop, AnchorSchedule
 from copyseal.services.assembly import assemble
@@ -234,6 +235,7 @@ def create_app(
     for error in (CopysealError, HTTPException, RequestValidationError, Exception):
         app.add_exception_handler(error, handle_error)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyDeadline, timeout_s=settings.body_timeout_s)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (
         api_register.router,
@@ -260,9 +262,13 @@ def app_from_env() -> FastAPI:
     """The app for ``copyseal serve`` and ``uvicorn --factory``, configured by environment:
     ``COPYSEAL_HOME`` (default ./data), ``COPYSEAL_PUBLIC_URL``, ``COPYSEAL_RATE_LIMIT``
     (``0`` turns the per-client limits off, e.g. for a load test), ``COPYSEAL_WORKERS`` (the
-    number of worker processes, each of which enforces its share of the rate limits)."""
+    number of worker processes, each of which enforces its share of the rate limits),
+    ``COPYSEAL_BODY_TIMEOUT_S`` (how long a request body may stall, 20 s by default)."""
     home = Path(os.environ.get("COPYSEAL_HOME", "data"))
-    settings = Settings(public_url=os.environ.get("COPYSEAL_PUBLIC_URL") or None)
+    settings = Settings(
+        public_url=os.environ.get("COPYSEAL_PUBLIC_URL") or None,
+        body_timeout_s=float(os.environ.get("COPYSEAL_BODY_TIMEOUT_S", "20")),
+    )
     workers = max(1, int(os.environ.get("COPYSEAL_WORKERS", "1")))
     limiter = RateLimiter(
         shares(DEFAULT_RATES, workers), enabled=os.environ.get("COPYSEAL_RATE_LIMIT", "1") != "0"

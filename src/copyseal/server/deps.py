@@ -44,6 +44,7 @@ class SimilarityCheck(Protocol):
 class Settings:
     public_url: str | None = None  # e.g. https://copyseal.example; else taken from requests
     secure_cookies: bool | None = None  # None: Secure unless plain HTTP to a loopback host
+    body_timeout_s: float = 20.0  # a request body may stall this long (server/timeouts.py)
 
 
 @dataclass

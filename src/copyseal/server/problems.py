@@ -40,11 +40,18 @@ class MethodNotAllowed(InvalidInput):
     title = "Method not allowed"
 
 
+class RequestTimeout(InvalidInput):
+    http_status = 408
+    title = "Request timeout"
+    hint = "Send the whole request without pausing; a slow link needs at least 4 KiB/s."
+
+
 _BY_STATUS: dict[int, type[CopysealError]] = {
     401: Unauthenticated,
     403: Forbidden,
     404: NotFound,
     405: MethodNotAllowed,
+    408: RequestTimeout,
     413: ContentTooLarge,
     429: RateLimited,
     503: Unavailable,

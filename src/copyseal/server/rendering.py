@@ -11,6 +11,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -86,14 +87,39 @@ def environment() -> Environment:
     return env
 
 
+def own_address(request: Request) -> tuple[str, str, int | None]:
+    """The scheme, host and port this request reached: the server's own listening address
+    (uvicorn's ``scope["server"]``), never the ``Host`` header, which the client writes."""
+    scheme = str(request.scope.get("scheme", "http"))
+    server = request.scope.get("server")
+    if not server:  # a Unix socket: there is no address to name
+        return scheme, "localhost", None
+    host, port = server
+    return scheme, str(host), None if port is None else int(port)
+
+
 def base_url(request: Request, svc: Services) -> str:
-    return (svc.settings.public_url or str(request.base_url)).rstrip("/")
+    """The site's address for QR codes, PDFs and links: ``--public-url``, else the address the
+    server was reached on. Behind a reverse proxy the latter is the proxy's upstream, so set
+    the public URL there."""
+    if svc.settings.public_url:
+        return svc.settings.public_url.rstrip("/")
+    scheme, host, port = own_address(request)
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" if port in (None, default) else f"{scheme}://{host}:{port}"
 
 
 def secure_cookies(request: Request, svc: Services) -> bool:
     if svc.settings.secure_cookies is not None:
         return svc.settings.secure_cookies
-    return request.url.scheme == "https" or request.url.hostname not in LOOPBACK
+    if svc.settings.public_url:
+        public = urlsplit(svc.settings.public_url)
+        scheme, host = public.scheme, public.hostname or ""
+    else:
+        scheme, host, _ = own_address(request)
+    return scheme == "https" or host not in LOOPBACK
 
 
 def set_cookie(

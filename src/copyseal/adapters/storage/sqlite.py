@@ -30,6 +30,7 @@ from copyseal.adapters.storage.sqlite_common import (
     lookup,
     marks,
     padded,
+    rollback,
     translate,
     writer_turn,
 )
@@ -264,12 +265,12 @@ class SqliteLogStore(_Reads):
             try:
                 yield _Writer(conn)
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise _translate(exc) from exc
         if self._checkpointer is not None:
             self._checkpointer.committed()

@@ -1,38 +1,114 @@
 """What every SQLite adapter of copyseal shares: how a connection is opened, how writers of
 several processes take turns, how statements are batched, how a fold records its progress,
-and how ``sqlite3`` errors become copyseal errors.
+and how ``sqlite3`` errors, and the OS's errors on the store's files, become copyseal errors.
 
 Every file is opened in WAL mode with ``synchronous=FULL`` (a commit is on disk when it
 returns) and a busy timeout, in autocommit mode so that each adapter states its own
 transactions. Folds (derived state, rebuildable from the log) may commit with
 ``synchronous=NORMAL``: a crash loses no commit of theirs, a power cut at worst their last
 ones, which the next catch-up redoes from the log.
+
+Translation::
+
+    SQLITE_BUSY, SQLITE_LOCKED                   Unavailable, retry after 1 s
+    SQLITE_READONLY, SQLITE_PERM, SQLITE_FULL,   Unavailable, retry after 30 s, and logged:
+    SQLITE_IOERR, SQLITE_CANTOPEN, and an        the home refuses writes (read-only, wrong
+    OSError on a file of the store               owner, disk full), which an operator fixes
+    anything else from sqlite3                   CopysealError (an internal error)
+
+A home that refuses writes fails every request that writes, so its log line is rate-limited:
+the first fault is logged at once, and then at most one line a minute counts the others.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from copyseal.errors import CopysealError, Unavailable
 
+log = logging.getLogger("copyseal.storage")
+
+STORAGE_RETRY_AFTER_S = 30.0
+REPORT_INTERVAL_S = 60.0
+_STORAGE_FAULTS = frozenset(
+    {
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CANTOPEN,
+    }
+)
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
 MAX_PARAMS = 32_766
 """Bound parameters a statement may hold: SQLite's default limit, set on every connection
 whatever this build allows, so statements that work here work with every SQLite."""
 
 
+class FaultReports:
+    """Logs storage faults: the first at once, then one line per ``interval_s`` at most,
+    which says how many were not logged since the line before."""
+
+    def __init__(
+        self, *, interval_s: float = REPORT_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self._last: float | None = None
+        self._unlogged = 0
+        self._lock = threading.Lock()
+
+    def report(self, message: str) -> None:
+        with self._lock:
+            now = self.clock()
+            if self._last is not None and now - self._last < self.interval_s:
+                self._unlogged += 1
+                return
+            unlogged, self._unlogged, self._last = self._unlogged, 0, now
+        more = f" ({unlogged} more since the last report)" if unlogged else ""
+        log.error("%s%s", message, more)
+
+
+REPORTS = FaultReports()
+
+
+def storage_fault(what: str, reason: str) -> Unavailable:
+    """The error for a home that refuses writes; the details go to the log, not to clients."""
+    REPORTS.report(
+        f"{what} cannot use the home's files: {reason}; "
+        "requests that need them get 503 until this is fixed"
+    )
+    return Unavailable(
+        f"the {what} cannot store anything at the moment",
+        retry_after=STORAGE_RETRY_AFTER_S,
+        hint="The storage refuses writes for now (its log says why); try again later.",
+    )
+
+
+def translate_os_error(exc: OSError, what: str) -> Unavailable:
+    """An OSError met opening or writing a file of the store (its lock file, say)."""
+    return storage_fault(what, f"{type(exc).__name__}: {exc}")
+
+
 def translate(exc: sqlite3.Error, what: str) -> CopysealError:
-    """A busy or locked database is temporary (retry); anything else is an internal error."""
+    """The copyseal error for ``exc``, met by the ``what`` (see the table above)."""
     text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+    code = exc.sqlite_errorcode & 0xFF if exc.sqlite_errorcode is not None else None
+    if code in _BUSY or (code is None and ("locked" in text or "busy" in text)):
         return Unavailable(f"the {what} is busy; try again", retry_after=1.0)
+    if code in _STORAGE_FAULTS:
+        return storage_fault(what, f"{exc.sqlite_errorname}: {text}")
     return CopysealError(f"{what} error: {text}")
 
 
@@ -74,6 +150,14 @@ def connect(
     return conn
 
 
+def rollback(conn: sqlite3.Connection) -> None:
+    """Undo a failed write. After some failures (a full disk, an I/O error) SQLite has rolled
+    back already, and the error to report is the first one, not ROLLBACK's own."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
 # -- writers of several processes -------------------------------------------------------------
 
 
@@ -86,9 +170,7 @@ def writer_turn(database: str, timeout: float, what: str) -> Iterator[None]:
     try:
         fd = os.open(database + "-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise Unavailable(
-            f"the {what} cannot take its write lock: {exc.strerror}", retry_after=5.0
-        ) from exc
+        raise translate_os_error(exc, what) from exc
     try:
         deadline = time.monotonic() + timeout
         delay = 0.0001
@@ -131,12 +213,12 @@ class Transactions:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise translate(exc, self.what) from exc
 
 
