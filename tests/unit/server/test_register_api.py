@@ -4,14 +4,19 @@ act for which key."""
 from __future__ import annotations
 
 import base64
+import sys
+from collections.abc import Iterator
 
+import pytest
 from fastapi.testclient import TestClient
 
+from copyseal.adapters.home import Home
 from copyseal.core.claims import Claim
+from copyseal.core.encoding import MAX_DEPTH
 from copyseal.core.keys import Signer
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
 from tests.support import FakeClock, png_bytes, seeded_bytes
-from tests.unit.server.conftest import api_token, sign_up
+from tests.unit.server.conftest import api_token, make_client, sign_up
 
 KEY_A = Signer.from_seed(b"\x0a" * 32)
 KEY_B = Signer.from_seed(b"\x0b" * 32)
@@ -137,6 +142,49 @@ def test_batch_reports_each_item(client: TestClient) -> None:
     results = response.json()["results"]
     assert [r["ok"] for r in results] == [True, False, False, False]
     assert [r.get("problem", {}).get("status") for r in results] == [None, 422, 400, 401]
+
+
+DEEP_BODY = b'{"claim":' + b"[" * 99_000 + b"]" * 99_000 + b"}"
+"""198 KB with no account: it overflowed the C stack of a worker in FastAPI's json.loads."""
+
+
+@pytest.fixture
+def raised_recursion_limit() -> Iterator[None]:
+    """The limit as importing web3 leaves it (py_ecc, py-evm)."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    yield
+    sys.setrecursionlimit(before)
+
+
+@pytest.mark.usefixtures("raised_recursion_limit")
+@pytest.mark.parametrize("path", ["/api/v1/register", "/api/v1/register/batch"])
+@pytest.mark.parametrize("content_type", ["application/json", None])
+def test_deeply_nested_json_is_refused_before_it_is_parsed(
+    client: TestClient, path: str, content_type: str | None
+) -> None:
+    sys.setrecursionlimit(100_000)  # the client's start-up set it back: the scan must hold
+    headers = {"content-type": content_type} if content_type else {}
+    body = assert_problem(
+        client.post(path, content=DEEP_BODY, headers=headers), 400, "malformed-document"
+    )
+    assert f"more than {MAX_DEPTH} levels" in body["detail"]
+    # The process still serves, and what nests as deep as allowed still parses.
+    signed = claim(KEY_A, "after the deep body").to_dict()
+    assert client.post("/api/v1/register", json={"claim": signed}).status_code == 201
+    deepest = b'{"x":' + b"[" * (MAX_DEPTH - 1) + b"]" * (MAX_DEPTH - 1) + b"}"
+    response = client.post("/api/v1/register", content=deepest, headers=headers)
+    assert_problem(response, 400, "invalid-input")  # parsed, then refused by the schema
+
+
+@pytest.mark.usefixtures("raised_recursion_limit")
+def test_the_service_runs_with_the_default_recursion_limit(home: Home) -> None:
+    """Imports under web3 raise the limit to 100,000; the service sets it back while it
+    runs (in each worker process), and restores the embedding program's on shutdown."""
+    with make_client(home.path) as c:
+        assert sys.getrecursionlimit() == 1000  # Python's default
+        assert c.get("/api/v1/health").status_code == 200
+    assert sys.getrecursionlimit() == 100_000
 
 
 def test_upload_registers_files_for_the_account(client: TestClient) -> None:
