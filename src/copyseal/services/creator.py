@@ -14,6 +14,7 @@ from typing import Any
 from copyseal.core.claims import SALT_BYTES, Claim, commitment, register_body, sign_claim
 from copyseal.core.keys import Signer
 from copyseal.core.workid import normalise_work_id
+from copyseal.domain.admission import check_title
 from copyseal.errors import ContentTooLarge, EmptyContent
 from copyseal.services.registry import Clock, format_time
 from copyseal.services.search import fingerprint_fields
@@ -33,6 +34,8 @@ class WorkInput:
 
 
 def check_work(work: WorkInput, max_bytes: int) -> None:
+    if work.title:
+        check_title(work.title, label=work.label)
     if not work.content:
         raise EmptyContent(f"{work.label} is empty", label=work.label)
     if len(work.content) > max_bytes:

@@ -10,6 +10,7 @@ concurrent registrations share one fsync.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -23,11 +24,13 @@ from copyseal.core.claims import Claim, content_key, leaf_object, parse_leaf
 from copyseal.core.encoding import jcs, parse_canonical_json
 from copyseal.core.note import Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id, normalise_work_id, parse_work_id
+from copyseal.domain.admission import check_admissible
 from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
 from copyseal.services.search import Assessment, index_keys, lineage_links
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("copyseal.registry")
 
 MAX_BATCH = 5000
 
@@ -68,12 +71,33 @@ class RegistrationPolicy(Protocol):
 
 @dataclass(frozen=True)
 class _Admitted:
-    """A claim the caller's thread has checked, with what it derived for the sequencer:
-    the links the policy found, and the claim's similarity index keys."""
+    """A claim the caller's thread has checked, with everything the sequencer needs that
+    could fail for this claim alone: the links it declares and the policy found, its
+    similarity index keys, and the content hash it is looked up by."""
 
     claim: Claim
     links: Sequence[tuple[int, str]]
     keys: Sequence[int]
+    content: str | None
+
+
+def _derive(claim: Claim, found: Sequence[tuple[int, str]]) -> _Admitted | CopysealError:
+    try:
+        declared = [(target, kind) for _, target, kind in lineage_links(0, claim)]
+        keys = index_keys(claim)
+        content = content_key(claim.type, claim.body)
+    except Exception as exc:
+        return claim_fault(exc, "index")
+    return _Admitted(claim, [*declared, *found], keys, content)
+
+
+def claim_fault(exc: Exception, step: str) -> CopysealError:
+    """What to report, in one claim's slot alone, for an exception met while doing ``step``
+    to that claim: its own error, or (logged) an internal one."""
+    if isinstance(exc, CopysealError):
+        return exc
+    log.error("could not %s a claim", step, exc_info=exc)
+    return CopysealError(f"the registry could not {step} this claim", hint="It has been logged.")
 
 
 @dataclass
@@ -116,36 +140,51 @@ class Registry:
 
         With the ``contents`` (where the caller has them), the registration policy refuses
         near-copies of other creators' earlier works and links a creator's own versions.
-        Per-claim problems (a bad signature, a conflict) come back as errors in their slot,
-        so one bad claim does not sink a batch.
+        Per-claim problems (a bad signature, a claim the registry does not admit, a
+        conflict, a fault deriving its index keys) come back as errors in their slot, so one
+        bad claim does not sink a batch, nor the other requests in its group commit.
         """
         results: list[Registration | CopysealError | None] = [None] * len(claims)
         checked: list[int] = []
         for i, claim in enumerate(claims):
             try:
                 claim.verify()
+                check_admissible(claim)
                 checked.append(i)
             except CopysealError as exc:
                 results[i] = exc
-        assessments = (
-            self.policy.assess_many(
-                [claims[i] for i in checked], [contents[i] if contents else None for i in checked]
-            )
-            if self.policy is not None
-            else [Assessment()] * len(checked)
+        assessments = self._assess(
+            [claims[i] for i in checked], [contents[i] if contents else None for i in checked]
         )
         valid: list[_Admitted] = []
         slots: list[int] = []
         for i, assessment in zip(checked, assessments, strict=True):
-            if assessment.refusal is not None:
-                results[i] = assessment.refusal
+            admitted = assessment.refusal or _derive(claims[i], assessment.links)
+            if isinstance(admitted, CopysealError):
+                results[i] = admitted
                 continue
-            valid.append(_Admitted(claims[i], assessment.links, index_keys(claims[i])))
+            valid.append(admitted)
             slots.append(i)
         if valid:
             for slot, outcome in zip(slots, self._submit(valid), strict=True):
                 results[slot] = outcome
         return [r for r in results if r is not None]
+
+    def _assess(
+        self, claims: Sequence[Claim], contents: Sequence[bytes | None]
+    ) -> list[Assessment]:
+        """The policy's verdicts. Should the policy fail on a batch as a whole (not on an
+        overloaded store), each claim is assessed alone, so the fault stays with its claim."""
+        if self.policy is None:
+            return [Assessment()] * len(claims)
+        try:
+            return self.policy.assess_many(claims, contents)
+        except Unavailable:
+            raise
+        except Exception as exc:
+            if len(claims) == 1:
+                return [Assessment(refusal=claim_fault(exc, "check"))]
+        return [self._assess(claims[i : i + 1], contents[i : i + 1])[0] for i in range(len(claims))]
 
     def register_one(self, claim: Claim) -> Registration:
         outcome = self.register([claim])[0]
@@ -208,7 +247,7 @@ class Registry:
         index_rows: list[tuple[int, int]] = []
         index_links: list[tuple[int, int, str]] = []
         claims = [a.claim for a in admitted]
-        contents = [content_key(c.type, c.body) for c in claims]
+        contents = [a.content for a in admitted]
         # The leaves are made before the write lock is taken; another process's writer may
         # have logged a later time since, and logged_at never goes backwards in the log.
         logged_at = format_time(self.clock())
@@ -241,7 +280,6 @@ class Registry:
                     seen[(claim.signer, "sha256:" + content)] = size
                 new_entries.append(entry)
                 index_rows += [(key, size) for key in item.keys]
-                index_links += lineage_links(size, claim)
                 index_links += [(size, target, kind) for target, kind in item.links]
                 outcomes.append(_Pending(size, created=True))
                 size += 1
