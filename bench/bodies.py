@@ -37,7 +37,7 @@ def _seconds(run: Callable[[], object], repeats: int) -> float:
 def _scan(body: bytes) -> None:
     scanner = DepthScanner()
     for start in range(0, len(body), PIECE):
-        scanner.feed(body[start : start + PIECE])
+        scanner.feed(body[start : start + PIECE], final=start + PIECE >= len(body))
 
 
 def _bodies() -> dict[str, bytes]:

@@ -99,8 +99,12 @@ class DepthScanner:
         self._in_string = False
         self._escaping = False  # the last piece ended on a backslash that escapes what follows
 
-    def feed(self, piece: bytes) -> None:
-        """Scan the next piece; raise MalformedDocument once the depth passes the limit."""
+    def feed(self, piece: bytes, *, final: bool = False) -> None:
+        """Scan the next piece; raise MalformedDocument once the depth passes the limit.
+        After the ``final`` piece nothing is scanned, so no state need be kept: a piece
+        with too few brackets to pass the limit, as most documents are, is not taken apart."""
+        if final and self.depth + piece.count(b"[") + piece.count(b"{") <= self.max_depth:
+            return
         if self._escaping:
             piece, self._escaping = b"\\" + piece, False
         if piece.endswith(b"\\") and (len(piece) - len(piece.rstrip(b"\\"))) % 2:
@@ -126,8 +130,7 @@ class DepthScanner:
 
 def _check_depth(data: bytes) -> None:
     """Refuse more than ``MAX_DEPTH`` nested arrays and objects, before parsing."""
-    if data.count(b"[") + data.count(b"{") > MAX_DEPTH:
-        DepthScanner().feed(data)
+    DepthScanner().feed(data, final=True)
 
 
 def parse_json(data: bytes | str, *, max_bytes: int = 16 << 20) -> Any:

@@ -55,7 +55,8 @@ class JsonDepthLimit:
             message = await receive()
             if message["type"] == "http.request":
                 try:
-                    scanner.feed(message.get("body", b""))
+                    final = not message.get("more_body", False)
+                    scanner.feed(message.get("body", b""), final=final)
                 except MalformedDocument as exc:
                     raise BodyRefused(exc) from exc
             return message

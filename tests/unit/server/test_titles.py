@@ -12,7 +12,7 @@ from tests.unit.server.conftest import csrf_of, make_client, sign_up
 from tests.unit.server.test_read_api import FakeMatch, FakeSearch
 from tests.unit.server.test_register_api import KEY_A
 
-# Reads "invoice" then, reversed, "exe.gpj": a file name that looks like a picture.
+# Shows as "invoiceexe.jpg" (the override reverses what follows), then clears a terminal.
 SPOOF = "invoice\u202egpj.exe\x1b[2J"
 SHOWN = "invoice&lt;U+202E&gt;gpj.exe&lt;U+001B&gt;[2J"
 
