@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bench.common import Figure
 
-SUITES = ["registry", "server", "chain", "transparency", "search"]
+SUITES = ["registry", "server", "bodies", "chain", "transparency", "search"]
 
 
 def main(names: list[str]) -> None:

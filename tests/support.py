@@ -1,10 +1,21 @@
-"""Helpers shared by tests: deterministic clocks and randomness."""
+"""Helpers shared by tests: deterministic clocks and randomness, logs as older versions
+wrote them."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from copyseal.core.claims import Claim
+from copyseal.core.keys import Signer
+from copyseal.core.kinds import read, sign_claim
+from copyseal.core.kinds.register import register_body
+from copyseal.services.registry import Registration, Registry, _Admitted
+
+CREATED = "2026-11-01T00:00:00Z"
 
 
 class FakeClock:
@@ -40,3 +51,29 @@ def png_bytes(seed: int, size: int = 96) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def log_unadmitted(registry: Registry, claims: Sequence[Claim]) -> list[Registration]:
+    """Log ``claims`` straight through the sequencer, past today's admission rules, as a
+    registry of an earlier version did: a log may hold what admission now refuses."""
+    kinds = [read(c).kind for c in claims]
+    assert all(kinds), "claims of kinds this copyseal reads"
+    admitted = [
+        _Admitted(c, k, k.content(c.body), (), ()) for c, k in zip(claims, kinds, strict=True) if k
+    ]
+    logged = registry._submit(admitted)
+    assert all(isinstance(r, Registration) for r in logged), logged
+    return logged  # type: ignore[return-value]
+
+
+def unchecked_claim(signer: Signer, seed: int, **body: Any) -> Claim:
+    """A register claim for a small text with ``body`` fields as given: parsable as a
+    logged leaf, whatever a registry admits today."""
+    content = f"unchecked work {seed}".encode()
+    fields = register_body(
+        sha256=hashlib.sha256(content).digest(),
+        size=len(content),
+        media_type="text/plain; charset=utf-8",
+    )
+    nonce = seeded_bytes(seed)(16)
+    return sign_claim(signer, "register", {**fields, **body}, nonce=nonce, created=CREATED)

@@ -8,17 +8,22 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from copyseal.adapters.home import Home
 from copyseal.cli.main import app
+from copyseal.core.keys import Signer
 from copyseal.errors import (
     ContentTooLarge,
     EmptyContent,
     ForeignLog,
+    InvalidInput,
     MalformedDocument,
     UnknownKey,
     UnreadablePath,
     UnsupportedVersion,
     VerificationError,
 )
+from copyseal.services.assembly import assemble
+from tests.support import FakeClock, log_unadmitted, unchecked_claim
 from tests.unit.fingerprint.samples import sample_image
 
 runner = CliRunner()
@@ -236,6 +241,30 @@ def test_files_over_the_size_limit_are_too_large_and_say_their_size(
         code, output = cs(cli_home, command, str(photo))
         assert code == ContentTooLarge.exit_code, output
         assert f"{size:,} bytes" in output and "1,000" in output, output
+
+
+def test_titles_are_one_line_and_logged_ones_show_as_text(cli_home: Path, tmp_path: Path) -> None:
+    for title in ("invoice\u202egpj.exe", "two\nlines", "bell\x07"):
+        code, output = cs(cli_home, "register", "--text", "a poem", "--title", title)
+        assert code == InvalidInput.exit_code and "a title is one line of text" in output
+    # A title an earlier registry logged: terminal escapes, an override and Rich markup.
+    spoof = "invoice\u202egpj.exe\x1b[2J [bold red]urgent[/]"
+    home = Home.open(cli_home)
+    stores = home.open_stores()
+    node = assemble(stores, log_signer=home.log_signer, clock=FakeClock())
+    try:
+        signer = Signer.from_seed(b"\x03" * 32)
+        [logged] = log_unadmitted(node.registry, [unchecked_claim(signer, 1, title=spoof)])
+    finally:
+        node.close()
+        stores.close()
+    code, text = cs(cli_home, "show", logged.certificate.work_id)
+    assert code == 0, text
+    assert "\u202e" not in text and "\x1b" not in text
+    assert "invoice<U+202E>gpj.exe<U+001B>[2J [bold red]urgent[/]" in " ".join(text.split())
+    code, shown = cs_json(cli_home, "show", logged.certificate.work_id)
+    assert code == 0 and shown["title"] == spoof  # --json gives the title as logged
+    assert cs(cli_home, "audit")[0] == 0
 
 
 def test_bad_certificates(cli_home: Path, tmp_path: Path) -> None:

@@ -1,10 +1,12 @@
-"""Schemathesis against the running service's OpenAPI document: no 5xx on generated input."""
+"""Hostile requests against a running service: schemathesis on its OpenAPI document (no 5xx
+on generated input), and bodies crafted to crash a worker."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -62,3 +64,17 @@ def test_no_server_errors_on_generated_requests(base: str) -> None:
             break
     assert len(CALLS) > 20, CALLS
     assert not failures, "\n".join(failures[:20])
+
+
+def test_deeply_nested_json_leaves_every_worker_serving(base: str) -> None:
+    """The body that overflowed a worker's C stack in json.loads (198 KB, no account): each
+    worker process refuses it with a problem and goes on serving."""
+    deep = b'{"claim":' + b"[" * 99_000 + b"]" * 99_000 + b"}"
+    for attempt in range(8):  # a connection each, so the kernel spreads them over workers
+        path = "/api/v1/register/batch" if attempt % 2 else "/api/v1/register"
+        with httpx.Client(base_url=base, timeout=10) as http:
+            response = http.post(path, content=deep, headers={"content-type": "application/json"})
+            assert response.status_code == 400, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["type"] == "urn:copyseal:problem:malformed-document"
+            assert http.get("/api/v1/health").status_code == 200

@@ -22,12 +22,12 @@ rule: ignore lines from unknown keys).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
+from copyseal.core.encoding import parse_json
 from copyseal.core.note import ALG_COSIGNATURE_V1, Note, NoteSignature, NoteVerifier, verify_note
 from copyseal.domain.witness import SIZE_CONTENT_TYPE, build_add_checkpoint_body, decode_size_body
 from copyseal.errors import (
@@ -144,9 +144,9 @@ def _failure(
 def _problem(media_type: str, data: bytes) -> dict[str, Any]:
     if media_type not in ("application/problem+json", "application/json"):
         return {}
-    try:
-        parsed = json.loads(data)
-    except ValueError:
+    try:  # bounded in depth: a witness's reply is parsed in the log's own process
+        parsed = parse_json(data)
+    except MalformedDocument:
         return {}
     return parsed if isinstance(parsed, dict) else {}
 

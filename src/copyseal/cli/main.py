@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from copyseal.adapters.home import DEFAULT_KEY, Home
@@ -29,6 +30,7 @@ from copyseal.cli.common import (
     run,
 )
 from copyseal.core.note import NoteVerifier
+from copyseal.domain.admission import visible_text
 from copyseal.errors import (
     InconsistencyError,
     InvalidInput,
@@ -187,11 +189,12 @@ def show(
 
         def human() -> None:
             table = Table(show_header=False, title=f"work {work['work_id']}")
+            # What the log holds, shown as text: never as markup, never a control sequence.
             for k in ("title", "owner", "logged_at", "created", "index", "leaf_hash"):
                 if work.get(k) is not None:
-                    table.add_row(k, str(work[k]))
+                    table.add_row(k, escape(visible_text(str(work[k]))))
             for k, v in work["content"].items():
-                table.add_row(f"content.{k}", str(v))
+                table.add_row(f"content.{k}", escape(visible_text(str(v))))
             out.print(table)
 
         emit(as_json, work, human)

@@ -25,6 +25,8 @@ from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput
 from copyseal.services.registry import Registration
 from copyseal.services.submission import MAX_BATCH, media_type_for
 
+MAX_UPLOAD_FILES = 100
+
 router = APIRouter(prefix="/api/v1", tags=["register"], route_class=limited_route("write"))
 
 
@@ -162,16 +164,22 @@ def register_batch(
 )
 async def register_upload(
     request: Request,
-    files: list[UploadFile] = File(..., description="One or more files (multipart)."),
+    files: list[UploadFile] = File(..., description="1 to 100 files (multipart)."),
     title: str | None = Form(None, max_length=300),
     caller: Caller = Depends(api_caller),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
     """Files for the authenticated account's custodial key to sign."""
     account = require_account(caller)
+    if len(files) > MAX_UPLOAD_FILES:
+        raise InvalidInput(
+            f"an upload holds at most {MAX_UPLOAD_FILES} files; this one holds {len(files)}",
+            hint="Send the rest in further uploads; nothing of this one was registered.",
+            limit=MAX_UPLOAD_FILES,
+        )
     limit = svc.submissions.max_content_bytes
     works = []
-    for upload in files[:100]:
+    for upload in files:
         content = await upload.read(limit + 1)
         media_type = media_type_for(upload.filename, upload.content_type)
         works.append(WorkInput(content, media_type, upload.filename or "upload", title))

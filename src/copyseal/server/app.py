@@ -26,7 +26,6 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import copyseal
-from copyseal.adapters.chain.evm import EvmChain
 from copyseal.adapters.chain.settings import chain_section, load_chain_settings
 from copyseal.adapters.home import Home
 from copyseal.adapters.sealing import AesGcmSealer, derive_key, load_or_create_secret
@@ -45,6 +44,7 @@ from copyseal.server import (
     web_search,
 )
 from copyseal.server.batching import RegistrationBatcher
+from copyseal.server.bodies import JsonDepthLimit
 from copyseal.server.deps import Services, Settings, SimilarityCheck
 from copyseal.server.problems import handle_error
 from copyseal.server.ratelimit import DEFAULT_RATES, RateLimiter, shares
@@ -60,6 +60,10 @@ from copyseal.services.witnessing import Cosigner, CosignLoop, configured_witnes
 from copyseal.services.works import Works
 
 SWITCH_INTERVAL_S = 0.0001
+RECURSION_LIMIT = 1000
+"""Python's default. py_ecc and py-evm, under web3, raise the limit to 100,000 when they are
+imported; with it, a deep enough structure overflows the C stack of a thread and kills the
+worker process instead of raising RecursionError."""
 THREADS = 128  # registrations block on the group commit; let many wait on one fsync
 
 CSP = (
@@ -102,6 +106,10 @@ def anchor_loop(home: Home, store: LogStore) -> tuple[AnchorLoop, AnchorStore] |
     section = chain_section(home.config)
     if not (section.get("contract_address") or os.environ.get("COPYSEAL_CHAIN_CONTRACT")):
         return None
+    # Imported only by a service that anchors: web3 takes a second to import, and the
+    # libraries under it raise the recursion limit (see ``lifespan``).
+    from copyseal.adapters.chain.evm import EvmChain
+
     settings = load_chain_settings(home.path, home.config)
     if not settings.private_key:
         raise InvalidInput(
@@ -200,6 +208,8 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         # Short GIL turns: a thread woken by a commit should not wait 5 ms behind the loop.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        recursion_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(RECURSION_LIMIT)
         # Everything made so far (modules, the app, the services) lives as long as the
         # process: keep it out of the collector, whose full passes over it stalled every
         # request of the process for 60-100 ms about once a second under load.
@@ -221,6 +231,7 @@ def create_app(
                 anchor_receipts.close()
             node.close()
             stores.close()
+            sys.setrecursionlimit(recursion_limit)
 
     app = FastAPI(
         title="copyseal",
@@ -236,6 +247,7 @@ def create_app(
         app.add_exception_handler(error, handle_error)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyDeadline, timeout_s=settings.body_timeout_s)
+    app.add_middleware(JsonDepthLimit)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (
         api_register.router,

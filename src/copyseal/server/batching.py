@@ -5,7 +5,9 @@ commit; under load, those thread hand-offs, not the commit, would bound throughp
 event loop gathers the requests that arrive while earlier ones are being registered and
 passes each gathered group to ``Submissions.submit_mixed`` in one worker thread. The first
 request of a quiet moment goes at once, so batching adds no wait when there is no load;
-every item still gets its own outcome.
+every item still gets its own outcome. The use-case reports each item's problem in that
+item's slot; should a fault escape it all the same, the group's requests are run again one
+by one, so the fault reaches only the caller whose item causes it.
 
 One group at a time per process: threads of one process take turns on the GIL, and each
 more thread verifying claims slows the sequencer that holds the store's write lock.
@@ -22,6 +24,8 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 
 from copyseal.domain.accounts import Account
+from copyseal.errors import CopysealError
+from copyseal.services.registry import claim_fault
 from copyseal.services.submission import Item, Outcome, Submissions
 
 MAX_BATCH = 1000
@@ -54,7 +58,17 @@ class RegistrationBatcher:
     async def _run(self, batch: list[tuple[Item, Account | None, Any]]) -> None:
         try:
             requests = [(item, account) for item, account, _ in batch]
-            outcomes = await run_in_threadpool(self.submissions.submit_mixed, requests)
+            try:
+                outcomes = await run_in_threadpool(self.submissions.submit_mixed, requests)
+            except CopysealError:
+                raise  # a state of the whole service (overload, shutdown): every caller hears it
+            except Exception:
+                if len(requests) == 1:
+                    raise
+                # A fault that should have stayed in one item's slot: each request alone, so
+                # it reaches only the caller whose item causes it. Registering is idempotent,
+                # so an item the failed call had logged comes back as already registered.
+                outcomes = [await self._alone(request) for request in requests]
             for (_, _, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
@@ -65,3 +79,10 @@ class RegistrationBatcher:
         finally:
             self._in_flight -= 1
             self._start()
+
+    async def _alone(self, request: tuple[Item, Account | None]) -> Outcome:
+        try:
+            [outcome] = await run_in_threadpool(self.submissions.submit_mixed, [request])
+        except Exception as exc:
+            return claim_fault(exc, "register")
+        return outcome

@@ -27,6 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from copyseal.core.certificate import Certificate
+from copyseal.domain.admission import visible_text
 from copyseal.server.qr import QUIET_ZONE, qr_matrix, qr_runs
 from copyseal.server.rendering import CHECK_LABELS, human_size, human_time
 from copyseal.services.works import WorkView
@@ -284,7 +285,8 @@ def render_certificate_pdf(
 ) -> bytes:
     s = _styles()
     work, cert = view.work, view.certificate
-    title = work.get("title") or "Untitled work"
+    # Reportlab lays out text in stored order: a bidi override would read as nothing.
+    title = visible_text(work.get("title") or "Untitled work")
     statement = (
         f"This certifies that the work below was registered in the public transparency log "
         f"<b>{escape(cert.log.name)}</b> by the holder of the signing key named as its owner. "

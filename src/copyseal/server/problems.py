@@ -28,6 +28,7 @@ from copyseal.errors import (
     Unauthenticated,
     Unavailable,
 )
+from copyseal.server.bodies import BodyRefused
 from copyseal.server.rendering import render_error
 
 log = logging.getLogger("copyseal.server")
@@ -61,6 +62,8 @@ _BY_STATUS: dict[int, type[CopysealError]] = {
 def as_copyseal_error(exc: Exception) -> CopysealError:
     if isinstance(exc, CopysealError):
         return exc
+    if isinstance(exc, BodyRefused):
+        return exc.error
     if isinstance(exc, RequestValidationError):
         errors = [
             {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}

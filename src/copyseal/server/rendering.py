@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from copyseal.domain.admission import visible_text
 from copyseal.server.deps import (
     BROWSER_COOKIE,
     SESSION_COOKIE,
@@ -59,6 +60,13 @@ def human_time(stamp: str | None) -> str:
     return moment.strftime("%-d %B %Y, %H:%M:%S UTC")
 
 
+def isolated(text: str | None) -> Markup:
+    """Text from the log, such as a title, set apart from the page around it: in its own
+    ``<bdi>``, so right-to-left text cannot reorder the sentence it sits in, and with any
+    character admission now refuses (controls, bidi overrides) spelled out visibly."""
+    return Markup("<bdi>%s</bdi>") % visible_text(text or "")
+
+
 def human_size(size: int) -> str:
     value = float(size)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
@@ -82,6 +90,7 @@ def environment() -> Environment:
         datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     )
     env.filters["size"] = human_size
+    env.filters["isolated"] = isolated
     env.globals["check_labels"] = CHECK_LABELS
     env.globals["qr_svg"] = lambda data, label: Markup(qr_svg(data, label=label))
     return env

@@ -98,7 +98,10 @@ class SimilarityFold:
             return found
         if item.kind is None:
             return ()
-        return keys_from_fields(dict(item.kind.fingerprints(item.claim.body)))
+        try:
+            return keys_from_fields(item.kind.fingerprints(item.claim.body))
+        except CopysealError:  # fingerprints no key comes from (logged before admission
+            return ()  # checked them): the entry is not found by similarity
 
 
 @dataclass
@@ -199,8 +202,14 @@ class Follower:
         """Fold whatever the named folds (all by default) have not read; returns the log
         size they reached. ``recent`` are entries the caller has at hand, read already."""
         size = self.log.tree_size()
+        failed: CopysealError | None = None
         for name in self.folds if names is None else names:
-            self._follow(self.folds[name], size, recent)
+            try:
+                self._follow(self.folds[name], size, recent)
+            except CopysealError as exc:  # one fold's trouble holds the others back in nothing
+                failed = failed or exc
+        if failed is not None:
+            raise failed
         return size
 
     def catch_up_quietly(self, *, recent: Sequence[Logged] = ()) -> CopysealError | None:

@@ -13,6 +13,7 @@ the batch into the folds (``services/folds.py``): the log's transaction holds th
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
@@ -27,6 +28,7 @@ from copyseal.core.encoding import jcs, parse_canonical_json
 from copyseal.core.kinds import KINDS, ClaimKind, admit
 from copyseal.core.note import Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id, normalise_work_id, parse_work_id
+from copyseal.domain.admission import check_admissible
 from copyseal.domain.folds import LineageStore, LinkRow
 from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
@@ -35,6 +37,7 @@ from copyseal.services.fingerprints import keys_from_fields
 from copyseal.services.folds import Follower, Logged
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("copyseal.registry")
 
 MAX_BATCH = 5000
 ACCEPTED = ("register", "dispute")
@@ -134,12 +137,13 @@ class Registry:
         for i, claim in enumerate(claims):
             try:
                 kinds[i] = admit(claim, self.accepts)
+                check_admissible(claim, kinds[i])
                 claim.verify()
             except CopysealError as exc:
                 kinds.pop(i, None)
                 results[i] = exc
         checked = list(kinds)
-        assessments = AllOf(self.policies).assess_many(
+        assessments = self._assess(
             [claims[i] for i in checked], [contents[i] if contents else None for i in checked]
         )
         valid: list[_Admitted] = []
@@ -150,14 +154,28 @@ class Registry:
                 continue
             try:
                 valid.append(_admitted(claims[i], kinds[i], assessment))
-            except CopysealError as exc:  # fingerprints its kind cannot index
-                results[i] = exc
+            except Exception as exc:  # a fault deriving what it needs fails this claim alone
+                results[i] = claim_fault(exc, "index")
                 continue
             slots.append(i)
         if valid:
             for slot, outcome in zip(slots, self._submit(valid), strict=True):
                 results[slot] = outcome
         return [r for r in results if r is not None]
+
+    def _assess(
+        self, claims: Sequence[Claim], contents: Sequence[bytes | None]
+    ) -> list[Assessment]:
+        """The admission rules' verdicts. Should a rule fail on a batch as a whole (not on
+        an overloaded store), each claim is assessed alone, so the fault stays with its claim."""
+        try:
+            return AllOf(self.policies).assess_many(claims, contents)
+        except Unavailable:
+            raise
+        except Exception as exc:
+            if len(claims) == 1:
+                return [Assessment(refusal=claim_fault(exc, "check"))]
+        return [self._assess(claims[i : i + 1], contents[i : i + 1])[0] for i in range(len(claims))]
 
     def register_one(self, claim: Claim) -> Registration:
         outcome = self.register([claim])[0]
@@ -499,6 +517,15 @@ def _admitted(claim: Claim, kind: ClaimKind, assessment: Assessment) -> _Admitte
         links=assessment.links,
         keys=keys_from_fields(kind.fingerprints(claim.body)),
     )
+
+
+def claim_fault(exc: Exception, step: str) -> CopysealError:
+    """What to report, in one claim's slot alone, for an exception met while doing ``step``
+    to that claim: its own error, or (logged) an internal one."""
+    if isinstance(exc, CopysealError):
+        return exc
+    log.error("could not %s a claim", step, exc_info=exc)
+    return CopysealError(f"the registry could not {step} this claim", hint="It has been logged.")
 
 
 def _first_works(found: dict[str, list[Entry]]) -> dict[tuple[str, str], Entry]:

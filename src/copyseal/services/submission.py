@@ -31,7 +31,8 @@ from copyseal.services.creator import (
     check_work,
     prepare_register_claims,
 )
-from copyseal.services.registry import Clock, Registration, Registry
+from copyseal.services.fingerprints import fingerprint_fields
+from copyseal.services.registry import Clock, Registration, Registry, claim_fault
 
 # A log leaf must fit the uint16 length prefix of a tlog-tiles entry bundle (65,535 bytes);
 # a claim of 16 KiB leaves ample room for the leaf's envelope.
@@ -108,13 +109,15 @@ class Submissions:
             except CopysealError as exc:
                 results[i] = exc
         for account, inputs, work_slots in works.values():
-            try:
-                claims += self._sign(inputs, account)
-                contents += [work.content for work in inputs]
-                slots += work_slots
-            except CopysealError as exc:
-                for slot in work_slots:
-                    results[slot] = exc
+            for slot, work, signed in zip(
+                work_slots, inputs, self._sign(inputs, account), strict=True
+            ):
+                if isinstance(signed, CopysealError):
+                    results[slot] = signed
+                    continue
+                claims.append(signed)
+                contents.append(work.content)
+                slots.append(slot)
         if claims:
             outcomes = self.registry.register(claims, contents)
             for slot, outcome in zip(slots, outcomes, strict=True):
@@ -141,12 +144,30 @@ class Submissions:
             self.accounts.require_control(account, claim.signer)
         return claim
 
-    def _sign(self, works: Sequence[WorkInput], account: Account) -> list[Claim]:
-        signer = self.accounts.custodial_signer(account)
-        return prepare_register_claims(
-            works,
+    def _sign(self, works: Sequence[WorkInput], account: Account) -> list[Claim | CopysealError]:
+        """A claim signed by the account's custodial key for each work, or the problem with
+        that work alone (content that cannot be fingerprinted, say)."""
+        try:
+            signer = self.accounts.custodial_signer(account)
+        except CopysealError as exc:
+            return [exc] * len(works)
+        out: list[Claim | CopysealError | None] = [None] * len(works)
+        fields: list[dict[str, Any]] = []
+        good: list[int] = []
+        for i, work in enumerate(works):
+            try:
+                fields.append(fingerprint_fields(work.content, work.media_type))
+                good.append(i)
+            except Exception as exc:
+                out[i] = claim_fault(exc, "fingerprint")
+        claims = prepare_register_claims(
+            [works[i] for i in good],
             signer,
             clock=self.clock,
             random_bytes=self.random_bytes,
             max_bytes=self.max_content_bytes,
+            fingerprints=lambda _: fields,
         )
+        for i, claim in zip(good, claims, strict=True):
+            out[i] = claim
+        return [o for o in out if o is not None]

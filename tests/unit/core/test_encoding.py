@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
+import json
 import struct
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 
 from copyseal.core.encoding import (
     MAX_DEPTH,
+    DepthScanner,
     b58decode,
     b58encode,
     b64decode,
@@ -104,6 +107,67 @@ def test_deep_nesting_cannot_crash_the_process() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
     assert result.returncode == 0, result.stderr.decode()[-500:]
+
+
+# Strings full of what a depth scanner must not mistake for structure.
+_TRICKY = st.text(alphabet='[]{}"\\/ua0', max_size=12)
+_JSON = st.recursive(
+    st.none() | st.integers() | _TRICKY,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+def _scan(data: bytes, cuts: list[int], max_depth: int, final: bool = True) -> bool:
+    """Whether the scanner, fed ``data`` cut at ``cuts`` (the last piece marked ``final``, as
+    the service marks the last piece of a body), finds it within ``max_depth``."""
+    scanner = DepthScanner(max_depth)
+    bounds = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
+    try:
+        for start, end in itertools.pairwise(bounds):
+            scanner.feed(data[start:end], final=end == len(data) and final)
+    except MalformedDocument:
+        return False
+    return True
+
+
+@PROPERTY
+@given(value=_JSON, cuts=st.lists(st.integers(min_value=0), max_size=6), ascii=st.booleans())
+def test_depth_scanner_finds_exactly_the_nesting_of_json(
+    value: Any, cuts: list[int], ascii: bool
+) -> None:
+    data = json.dumps(value, ensure_ascii=ascii).encode()
+    depth = _depth(value)
+    assert _scan(data, cuts, depth)
+    if depth:
+        assert not _scan(data, cuts, depth - 1)
+
+
+@PROPERTY
+@given(data=st.binary(max_size=60) | _TRICKY.map(str.encode), cuts=st.lists(st.integers()))
+def test_depth_scanner_verdict_does_not_depend_on_where_pieces_end(
+    data: bytes, cuts: list[int]
+) -> None:
+    for limit in (0, 1, 2):
+        whole = _scan(data, [], limit, final=False)
+        assert _scan(data, cuts, limit) == _scan(data, cuts, limit, final=False) == whole
+
+
+def test_depth_scanner_follows_escapes_and_strings_across_pieces() -> None:
+    scanner = DepthScanner(2)
+    for piece in (b'[["a\\\\', b"\\", b'"[[[', b"[\\", b'"]]]"', b"]"):
+        scanner.feed(piece)  # one string from the first quote to the last: depth stays 2
+    assert scanner.depth == 1
+    with pytest.raises(MalformedDocument, match="more than 2 levels"):
+        scanner.feed(b"[[")
 
 
 def test_parse_json_rejects_invalid_utf8_and_oversize() -> None:

@@ -1,7 +1,9 @@
-"""Small parts of the server: rate buckets, highlight segments, sealing, QR codes."""
+"""Small parts of the server: rate buckets, highlight segments, sealing, QR codes, the
+registration batcher."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from pathlib import Path
@@ -9,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from copyseal.adapters.sealing import AesGcmSealer
-from copyseal.errors import RateLimited, VerificationError
+from copyseal.errors import CopysealError, RateLimited, VerificationError
 from copyseal.server.app import claim_background
+from copyseal.server.batching import RegistrationBatcher
 from copyseal.server.qr import qr_matrix, qr_svg
 from copyseal.server.ratelimit import Rate, RateLimiter, shares
 from copyseal.server.web_search import segments
@@ -86,3 +89,31 @@ def test_qr_svg_is_labelled_and_square() -> None:
     assert 'aria-label="Verify &quot;1&quot; &lt;x>"' in svg
     size = len(qr_matrix("https://example.test/verify/000001-ABCD"))
     assert size >= 21 and f'viewBox="0 0 {size + 8} {size + 8}"' in svg
+
+
+class SubmissionsWithAFault:
+    """Fails any call whose group holds the item "poison", as a bug met by one item would."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def submit_mixed(self, requests: list[tuple[str, None]]) -> list[str]:
+        self.calls.append(len(requests))
+        if any(item == "poison" for item, _ in requests):
+            raise RuntimeError("a bug met by one item")
+        return [f"registered {item}" for item, _ in requests]
+
+
+def test_a_fault_escaping_a_group_reaches_only_the_caller_whose_item_causes_it() -> None:
+    submissions = SubmissionsWithAFault()
+    batcher = RegistrationBatcher(submissions)  # type: ignore[arg-type]
+
+    async def at_once() -> list[object]:
+        items = ["a", "b", "poison", "c"]
+        return await asyncio.gather(*(batcher.submit(i, None) for i in items))
+
+    outcomes = asyncio.run(at_once())
+    assert outcomes[:2] == ["registered a", "registered b"]
+    assert outcomes[3] == "registered c"
+    assert isinstance(outcomes[2], CopysealError) and outcomes[2].http_status == 500
+    assert submissions.calls == [1, 3, 1, 1, 1]  # "a" alone, then the group, then one by one
