@@ -14,10 +14,10 @@ from copyseal.core.encoding import parse_canonical_json
 from copyseal.core.keys import Signer
 from copyseal.errors import CopysealError, InvalidInput
 from copyseal.services import registry as registry_module
+from copyseal.services.admission import Assessment
 from copyseal.services.audit import audit_log
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
 from copyseal.services.registry import Registration, Registry
-from copyseal.services.admission import Assessment
 from tests.support import FakeClock, log_unadmitted, seeded_bytes, unchecked_claim
 
 
