@@ -7,6 +7,10 @@ Layout (``./data`` by default, or ``$COPYSEAL_HOME``)::
     chain.key       the anchoring key, if kept in the home, mode 0600
     keys/NAME.json  creator identities (see keystore.py), mode 0600
     copyseal.db     the SQLite store (the log, and the receipts of its anchors)
+    trust.json      the trust root its verifications use besides its own log (docs/formats.md)
+
+A verifier who never ran ``init`` may keep just a ``trust.json`` in a home; the functions
+``load_trust_file`` and ``save_trust_file`` need nothing else there.
 """
 
 from __future__ import annotations
@@ -16,16 +20,27 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copyseal.adapters.keystore import KeyStore, write_private_file
-from copyseal.adapters.storage.anchors_sqlite import SqliteAnchorStore
-from copyseal.adapters.storage.sqlite import SqliteLogStore
 from copyseal.core.note import NoteSigner, NoteVerifier
-from copyseal.errors import ConflictError, InvalidInput, MalformedDocument, NotFound
+from copyseal.core.trust import TrustRoot
+from copyseal.errors import (
+    ConflictError,
+    InvalidInput,
+    MalformedDocument,
+    NotFound,
+    UnreadablePath,
+    UnsupportedVersion,
+)
+
+if TYPE_CHECKING:
+    from copyseal.adapters.storage.anchors_sqlite import SqliteAnchorStore
+    from copyseal.adapters.storage.sqlite import SqliteLogStore
 
 DEFAULT_MAX_CONTENT_BYTES = 50 << 20
 DEFAULT_KEY = "default"
+TRUST_FILE = "trust.json"
 _ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~/:-]{0,199}")
 
 
@@ -49,11 +64,16 @@ class Home:
 
     def open_store(self, *, background_checkpoints: bool = False) -> SqliteLogStore:
         """The log store; a long-running service checkpoints its WAL in the background."""
+        # Imported here: the store needs numpy (copyseal[registry]), a verifier does not.
+        from copyseal.adapters.storage.sqlite import SqliteLogStore
+
         return SqliteLogStore(
             self.path / "copyseal.db", background_checkpoints=background_checkpoints
         )
 
     def open_anchors(self) -> SqliteAnchorStore:
+        from copyseal.adapters.storage.anchors_sqlite import SqliteAnchorStore
+
         return SqliteAnchorStore(self.path / "copyseal.db")
 
     def save_config(self) -> None:
@@ -103,6 +123,28 @@ class Home:
         return home
 
 
+def load_trust_file(path: Path) -> TrustRoot:
+    """The trust root in the file ``path``; an empty root if there is no such file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return TrustRoot()
+    except OSError as exc:
+        raise UnreadablePath(f"cannot read {path}: {exc.strerror}", path=str(path)) from exc
+    try:
+        return TrustRoot.from_json(data)
+    except (MalformedDocument, UnsupportedVersion) as exc:
+        raise type(exc)(f"{path}: {exc.message}") from exc
+
+
+def save_trust_file(path: Path, root: TrustRoot) -> None:
+    """Write ``root`` to ``path`` atomically, creating its directory (a verifier's home)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(json.dumps(root.to_dict(), indent=2, ensure_ascii=False).encode() + b"\n")
+    tmp.replace(path)
+
+
 def _write_config(path: Path, config: dict[str, Any]) -> None:
     tmp = path / ".config.json.tmp"
     tmp.write_text(json.dumps(config, indent=2) + "\n")
@@ -118,6 +160,8 @@ class MirrorHome:
     vkey: str
 
     def open_store(self) -> SqliteLogStore:
+        from copyseal.adapters.storage.sqlite import SqliteLogStore
+
         return SqliteLogStore(self.path / "mirror.db")
 
     @classmethod

@@ -3,6 +3,11 @@
 The adapters are chosen here and nowhere else in the CLI. Errors from the one error tree
 become a message on stderr (or a JSON error object on stdout with ``--json``) and the exit
 code the error class declares.
+
+A bare ``pip install copyseal`` verifies; registering needs ``copyseal[registry]``, serving
+``copyseal[server]``, anchoring ``copyseal[chain]``. So the CLI's modules import the parts
+that need an extra inside the commands that use them, and :func:`run` turns the import
+error of a missing extra into a message naming the extra to install.
 """
 
 from __future__ import annotations
@@ -15,17 +20,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from copyseal.adapters.home import Home, default_home
-from copyseal.adapters.storage.sqlite import SqliteLogStore
-from copyseal.errors import CopysealError, UnreadablePath
-from copyseal.services.parallel import WorkerPool
-from copyseal.services.registry import Registry
-from copyseal.services.search import SimilaritySearch
+from copyseal.errors import CopysealError, UnreadablePath, missing_extra
+
+if TYPE_CHECKING:
+    from copyseal.services.parallel import WorkerPool
+    from copyseal.services.registry import Registry
+    from copyseal.services.search import SimilaritySearch
 
 err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 out = Console(highlight=False, emoji=False, soft_wrap=True)
@@ -56,6 +63,11 @@ def default_workers() -> int:
 def open_registry(home: Path | None, *, workers: int = 1) -> Iterator[tuple[Home, Registry]]:
     """The home and its registry. With ``workers`` > 1 the registry's policy is a
     :class:`WorkerPool`: fingerprints and anti-squatting checks run in that many processes."""
+    from copyseal.adapters.storage.sqlite import SqliteLogStore
+    from copyseal.services.parallel import WorkerPool
+    from copyseal.services.registry import Registry
+    from copyseal.services.search import SimilaritySearch
+
     opened = Home.open(home_path(home))
     store = opened.open_store()
     policy: SimilaritySearch | WorkerPool = (
@@ -98,12 +110,19 @@ def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
 def run(as_json: bool, action: Callable[[], T]) -> T:
     """Run a command body, turning copyseal errors into their message and exit code."""
     try:
-        return action()
+        try:
+            return action()
+        except ImportError as exc:
+            missing = missing_extra(exc)
+            if missing is None:
+                raise
+            raise missing from exc
     except CopysealError as exc:
         if as_json:
             sys.stdout.write(json.dumps(exc.to_dict(), indent=2, ensure_ascii=False) + "\n")
         else:
-            err.print(f"[bold red]error:[/] {exc.message}")
+            # Messages quote user input and extras like copyseal[chain]: never Rich markup.
+            err.print(f"[bold red]error:[/] {escape(exc.message)}")
             if exc.hint:
-                err.print(f"[dim]hint:[/] {exc.hint}")
+                err.print(f"[dim]hint:[/] {escape(exc.hint)}")
         raise typer.Exit(exc.exit_code) from None

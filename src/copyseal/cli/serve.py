@@ -12,7 +12,6 @@ import secrets
 from pathlib import Path
 
 import typer
-import uvicorn
 
 from copyseal.adapters.home import Home
 from copyseal.cli.common import HomeOption, default_workers, err, home_path, run
@@ -49,6 +48,8 @@ def serve(
     """Serve the API and web UI (initialises the home on first start)."""
 
     def action() -> None:
+        import uvicorn  # copyseal[server]: imported when serving, before the home is made
+
         path = home_path(home)
         _ensure_home(path)
         os.environ["COPYSEAL_HOME"] = str(path)

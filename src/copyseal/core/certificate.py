@@ -28,10 +28,10 @@ from copyseal.core.anchor import AnchorReceipt, verify_anchor_offline
 from copyseal.core.claims import Claim, commitment, parse_leaf
 from copyseal.core.encoding import hex32, jcs, parse_canonical_json
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, signers_of, verify_note
+from copyseal.core.trust import foreign_log_error, untrusted_log_error
 from copyseal.core.workid import compute_work_id
 from copyseal.errors import (
     CopysealError,
-    ForeignLog,
     MalformedDocument,
     UnsupportedVersion,
     VerificationError,
@@ -204,6 +204,7 @@ def verify_certificate(
     witnesses: Sequence[NoteVerifier] = (),
     quorum: int = 0,
     salt: bytes | None = None,
+    unsafe_trust_certificate_key: bool = False,
 ) -> VerificationReport:
     """Run every offline check on ``cert`` and report each one.
 
@@ -212,11 +213,15 @@ def verify_certificate(
     With ``witnesses``, at least ``quorum`` of them (all of them when ``quorum`` is 0) must
     have cosigned the certificate's checkpoint (C2SP tlog-cosignature).
 
-    ``trusted_log`` pins the log's key; without it the certificate's own key is used and the
-    ``log`` check says so. ``verified_notes`` is an optional cache of checkpoints already
-    verified, keyed by (vkey, note text), so many certificates from one batch cost one
-    signature check.
+    ``trusted_log`` is the log's key, as the verifier's trust root lists it (a certificate
+    from another log raises ForeignLog). Without it the certificate's key is trusted by
+    nothing and UntrustedLog is raised, unless ``unsafe_trust_certificate_key``: then the
+    checks run against the certificate's own key and the ``log`` check says it is untrusted.
+    ``verified_notes`` is an optional cache of checkpoints already verified, keyed by (vkey,
+    note text), so many certificates from one batch cost one signature check.
     """
+    untrusted = trusted_log is None and unsafe_trust_certificate_key
+    trusted_log = _log_check_key(cert, trusted_log, unsafe_trust_certificate_key)
     report = VerificationReport(cert.work_id)
 
     def run(name: str, fn: Any) -> Any:
@@ -228,15 +233,15 @@ def verify_certificate(
         report.checks.append(CheckResult(name, "ok", detail))
         return True
 
-    log = cert.log
-    if trusted_log is None:
+    if untrusted:
         report.checks.append(
-            CheckResult("log", "skipped", "no log key given; trusting the certificate's own")
-        )
-        trusted_log = log
-    elif (trusted_log.name, trusted_log.public_key) != (log.name, log.public_key):
-        raise ForeignLog(
-            f"certificate is from another log, {log.name!r}, not {trusted_log.name!r}", check="log"
+            CheckResult(
+                "log",
+                "skipped",
+                f"untrusted: checked against the certificate's own key, key ID "
+                f"{cert.log.key_id.hex()} of {cert.log.name!r}, which shows nothing about "
+                "who runs that log",
+            )
         )
     else:
         report.checks.append(CheckResult("log", "ok", f"log key {trusted_log.to_vkey()}"))
@@ -270,6 +275,20 @@ def verify_certificate(
     order = {name: i for i, name in enumerate(CHECKS)}
     report.checks.sort(key=lambda c: order[c.name])
     return report
+
+
+def _log_check_key(cert: Certificate, trusted: NoteVerifier | None, unsafe: bool) -> NoteVerifier:
+    if trusted is None:
+        if not unsafe:
+            raise untrusted_log_error(cert.log)
+        return cert.log
+    if (trusted.name, trusted.alg, trusted.public_key) != (
+        cert.log.name,
+        cert.log.alg,
+        cert.log.public_key,
+    ):
+        raise foreign_log_error(cert.log, [trusted])
+    return trusted
 
 
 def _check_content(claim: Claim, content: bytes, salt: bytes | None) -> str:

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Protocol
 
 from copyseal.core import merkle
 from copyseal.core.claims import Claim, content_key
 from copyseal.core.workid import compute_work_id
+
+if TYPE_CHECKING:  # only for the port's signatures: a verifier installs no numpy
+    import numpy as np
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True)
