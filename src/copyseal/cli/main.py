@@ -30,7 +30,7 @@ from copyseal.cli.common import (
     read_file,
     run,
 )
-from copyseal.core.certificate import VerificationReport
+from copyseal.core.certificate import Certificate, VerificationReport
 from copyseal.core.note import NoteVerifier
 from copyseal.core.trust import TrustRoot
 from copyseal.errors import (
@@ -155,7 +155,7 @@ def verify(
             raise InvalidInput("--log-key and --unsafe-trust-certificate-key exclude each other")
         root = TrustRoot.from_json(read_file(trust)) if trust else home_trust_root(home_path(home))
         report = verify_trusted(
-            read_file(cert),
+            Certificate.from_json(read_file(cert)),
             root,
             log_key=NoteVerifier.from_vkey(log_key) if log_key else None,
             unsafe_trust_certificate_key=unsafe_trust_certificate_key,

@@ -18,7 +18,13 @@ from copyseal.adapters.chain.settings import anchoring_contract
 from copyseal.adapters.home import TRUST_FILE, Home, load_trust_file
 from copyseal.core.certificate import Certificate, VerificationReport
 from copyseal.core.note import NoteVerifier
-from copyseal.core.trust import TrustedChain, TrustedLog, TrustRoot, parse_witness_key
+from copyseal.core.trust import (
+    TrustedChain,
+    TrustedLog,
+    TrustRoot,
+    parse_url,
+    parse_witness_key,
+)
 from copyseal.errors import MalformedDocument, NotFound, UntrustedLog
 from copyseal.services.chain_verification import ChainFor, verify_anchored_certificate
 from copyseal.services.witnessing import configured_witnesses
@@ -40,8 +46,9 @@ def own_trust_root(
             f"config.json: witness_quorum must be between 1 and the {len(witnesses)} witnesses"
         )
     contract = anchoring_contract(home.config, env)
+    url = None if not public_url else parse_url(public_url.rstrip("/"))
     return TrustRoot(
-        logs=(TrustedLog.of(home.log_signer.verifier, public_url),),
+        logs=(TrustedLog.of(home.log_signer.verifier, url),),
         witnesses=witnesses,
         quorum=quorum,
         chains=() if contract is None else (TrustedChain(*contract),),
@@ -59,7 +66,7 @@ def home_trust_root(path: Path) -> TrustRoot:
 
 
 def verify_trusted(
-    data: bytes,
+    cert: Certificate,
     root: TrustRoot,
     *,
     log_key: NoteVerifier | None = None,
@@ -79,7 +86,6 @@ def verify_trusted(
     root does not list is UntrustedLog unless ``unsafe_trust_certificate_key``; a log that
     looks like a listed one (its origin, another key) is ForeignLog even then.
     """
-    cert = Certificate.from_json(data)
     trusted = log_key
     if trusted is None:
         try:
