@@ -256,3 +256,13 @@ def test_commands_need_a_home(tmp_path: Path) -> None:
     assert code == 0
     code, _ = cs(tmp_path / "none", "init")
     assert code == 13
+
+
+def test_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    import copyseal
+
+    code, output = cs(tmp_path, "--version")
+    assert code == 0 and output == f"copyseal {version('copyseal')}\n"
+    assert copyseal.__version__ == version("copyseal")

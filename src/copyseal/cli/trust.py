@@ -80,7 +80,10 @@ def add_log(
             raise InvalidInput(f"{describe_key(key)} is this home's own log: trusted already")
         old = next((log for log in root.logs if log.verifier == key), None)
         if url is not None:
-            parse_url(url)
+            try:
+                parse_url(url)
+            except MalformedDocument as exc:
+                raise InvalidInput(f"--url: {exc.message}") from exc
         entry = TrustedLog.of(key, url if url is not None else (old.url if old else None))
         others = [k for k in root.log_keys(key.name) if k != key]
         kept = tuple(log for log in root.logs if log.verifier != key)

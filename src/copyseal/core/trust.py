@@ -304,8 +304,7 @@ def _log(item: Any) -> TrustedLog:
     verifier = parse_log_key(item["vkey"])
     if item["origin"] != verifier.name:
         raise MalformedDocument("a log's origin must be the name of its vkey")
-    url = item.get("url")
-    return TrustedLog.of(verifier, None if url is None else parse_url(url))
+    return TrustedLog.of(verifier, parse_url(item["url"]) if "url" in item else None)
 
 
 def _chain(item: Any) -> TrustedChain:

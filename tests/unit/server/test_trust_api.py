@@ -6,11 +6,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from copyseal.adapters.home import TRUST_FILE, Home, save_trust_file
+from copyseal.adapters.trust_client import fetch_trust_root, trust_root_url
 from copyseal.core.note import ALG_COSIGNATURE_V1, NoteSigner
 from copyseal.core.trust import TrustedLog, TrustRoot
+from copyseal.errors import InvalidInput, NotFound
 from copyseal.server.deps import Settings
 from tests.unit.server.conftest import make_client
 from tests.unit.server.test_read_api import register
@@ -141,3 +144,26 @@ def test_the_pdf_names_the_trust_root_and_where_to_get_it(client: TestClient) ->
     flat = " ".join(text.split())
     assert f"trust root {root_id}" in flat
     assert "copyseal trust import https://testserver/.well-known/copyseal/trust.json" in flat
+
+
+@pytest.mark.parametrize(
+    ("site", "url"),
+    [
+        ("https://seal.example", "https://seal.example/.well-known/copyseal/trust.json"),
+        ("https://seal.example/", "https://seal.example/.well-known/copyseal/trust.json"),
+        ("https://seal.example/sub/", "https://seal.example/sub/.well-known/copyseal/trust.json"),
+        ("http://127.0.0.1:8000/root.json", "http://127.0.0.1:8000/root.json"),
+    ],
+)
+def test_the_trust_root_url_of_a_site(site: str, url: str) -> None:
+    assert trust_root_url(site) == url
+
+
+def test_fetching_a_services_trust_root_in_process(client: TestClient) -> None:
+    published = TrustRoot.from_json(client.get("/.well-known/copyseal/trust.json").content)
+    root, url = fetch_trust_root("https://testserver", client=client)
+    assert root == published and url == "https://testserver/.well-known/copyseal/trust.json"
+    with pytest.raises(NotFound):
+        fetch_trust_root("https://testserver/elsewhere.json", client=client)
+    with pytest.raises(InvalidInput):
+        fetch_trust_root("file:///etc/passwd", client=client)

@@ -196,3 +196,31 @@ def test_the_anchors_of_a_certificate_are_decoded_strictly(
         Certificate.from_json(jcs(doc) + b"\n")
     with pytest.raises(MalformedDocument):
         Certificate.from_json(json.dumps(json.loads(data), indent=1).encode())
+
+
+def test_a_receipt_on_a_contract_no_trust_root_lists_is_not_trusted(
+    anchored: tuple[Certificate, bytes], home: Home, provider: NodeLikeProvider
+) -> None:
+    """Anyone can deploy a contract that says anything: its receipts are never asked."""
+    _, data = anchored
+    [receipt] = Certificate.from_json(data).anchors
+    asked: list[object] = []
+
+    def chain_for(anchor: object) -> None:
+        asked.append(anchor)
+
+    other = [(receipt.anchor.chain, "0x" + "11" * 20)]
+    offline = check(data, home.log_signer.verifier, trusted_chains=other)
+    chain_row = offline.checks[-1]
+    assert (chain_row.name, chain_row.status) == ("chain", "skipped")
+    assert (
+        chain_row.detail.startswith("not trusted") and receipt.anchor.contract in chain_row.detail
+    )
+    online = check(data, home.log_signer.verifier, trusted_chains=[], chain_for=chain_for)
+    assert not online.ok and asked == []
+    assert [(c.name, c.status) for c in online.checks][-2:] == [
+        ("chain", "skipped"),
+        ("chain", "failed"),
+    ]
+    trusted = check(data, home.log_signer.verifier, chain_for=readers(provider))
+    assert trusted.ok
