@@ -220,9 +220,8 @@ def verify_certificate(
     ``verified_notes`` is an optional cache of checkpoints already verified, keyed by (vkey,
     note text), so many certificates from one batch cost one signature check.
     """
-    untrusted = trusted_log is None and unsafe_trust_certificate_key
-    trusted_log = _log_check_key(cert, trusted_log, unsafe_trust_certificate_key)
-    report = VerificationReport(cert.work_id)
+    trusted_log, log_row = _log_check(cert, trusted_log, unsafe_trust_certificate_key)
+    report = VerificationReport(cert.work_id, [log_row])
 
     def run(name: str, fn: Any) -> Any:
         try:
@@ -232,19 +231,6 @@ def verify_certificate(
             return None
         report.checks.append(CheckResult(name, "ok", detail))
         return True
-
-    if untrusted:
-        report.checks.append(
-            CheckResult(
-                "log",
-                "skipped",
-                f"untrusted: checked against the certificate's own key, key ID "
-                f"{cert.log.key_id.hex()} of {cert.log.name!r}, which shows nothing about "
-                "who runs that log",
-            )
-        )
-    else:
-        report.checks.append(CheckResult("log", "ok", f"log key {trusted_log.to_vkey()}"))
 
     claim = cert.claim
 
@@ -277,18 +263,22 @@ def verify_certificate(
     return report
 
 
-def _log_check_key(cert: Certificate, trusted: NoteVerifier | None, unsafe: bool) -> NoteVerifier:
+def _log_check(
+    cert: Certificate, trusted: NoteVerifier | None, unsafe: bool
+) -> tuple[NoteVerifier, CheckResult]:
+    """The key the checks run against, and the ``log`` row that says why it is trusted."""
+    log = cert.log
     if trusted is None:
         if not unsafe:
-            raise untrusted_log_error(cert.log)
-        return cert.log
-    if (trusted.name, trusted.alg, trusted.public_key) != (
-        cert.log.name,
-        cert.log.alg,
-        cert.log.public_key,
-    ):
-        raise foreign_log_error(cert.log, [trusted])
-    return trusted
+            raise untrusted_log_error(log)
+        detail = (
+            f"untrusted: checked against the certificate's own key, key ID {log.key_id.hex()} "
+            f"of {log.name!r}, which shows nothing about who runs that log"
+        )
+        return log, CheckResult("log", "skipped", detail)
+    if (trusted.name, trusted.alg, trusted.public_key) != (log.name, log.alg, log.public_key):
+        raise foreign_log_error(log, [trusted])
+    return trusted, CheckResult("log", "ok", f"log key {trusted.to_vkey()}")
 
 
 def _check_content(claim: Claim, content: bytes, salt: bytes | None) -> str:
