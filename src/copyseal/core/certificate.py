@@ -12,7 +12,9 @@ Schema, version 1 (written in RFC 8785 canonical form, followed by one newline):
 
 Because the document must be canonical and every encoding inside it has a single spelling,
 changing any byte of a certificate either breaks its parse or changes what it says, and so
-fails verification. ``verify_certificate`` runs every check it can and reports each one.
+fails verification. ``verify_certificate`` runs every check it can and reports each one,
+against a log key the verifier trusts (``core/trust.py``): never the certificate's own key,
+which anyone can make, unless the caller asks for that by name.
 """
 
 from __future__ import annotations

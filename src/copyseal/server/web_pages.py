@@ -23,6 +23,7 @@ from copyseal.server.ratelimit import body_limit, limited_route
 from copyseal.server.rendering import base_url, render
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput
 from copyseal.services.submission import media_type_for
+from copyseal.services.trust import verify_trusted
 
 pages = APIRouter(include_in_schema=False, route_class=limited_route("read"))
 forms = APIRouter(include_in_schema=False, route_class=limited_route("write"))
@@ -118,7 +119,8 @@ def verify_page(request: Request, svc: Services = Depends(services)) -> HTMLResp
 def verify_work(work_id: str, request: Request, svc: Services = Depends(services)) -> HTMLResponse:
     """The page a certificate's QR code opens: the log's own certificate for the work, checked."""
     view = svc.works.view(work_id)
-    context = {"report": view.report.to_dict(), "work": view.work, "from_log": True}
+    report = verify_trusted(view.certificate, svc.trust_root)  # as /verify would check it
+    context = {"report": report.to_dict(), "work": view.work, "from_log": True}
     return render(request, "verify.html", {"nav": "verify", "trust": trust_body(svc), **context})
 
 

@@ -167,3 +167,13 @@ def test_fetching_a_services_trust_root_in_process(client: TestClient) -> None:
         fetch_trust_root("https://testserver/elsewhere.json", client=client)
     with pytest.raises(InvalidInput):
         fetch_trust_root("file:///etc/passwd", client=client)
+
+
+def test_the_qr_codes_page_checks_the_logs_certificate_against_the_root(home: Home) -> None:
+    home.config["witnesses"] = [{"url": "http://127.0.0.1:1", "vkey": WITNESS.to_vkey()}]
+    home.save_config()
+    with make_client(home.path) as client:
+        [work_id] = register(client, ["scanned from a PDF"])
+        page = client.get(f"/verify/{work_id}", headers={"accept": "text/html"}).text
+    assert "Not valid: a check failed" in page and "0 of the 1 witness cosignatures" in page
+    assert "with cosignatures by 1 of" in page
