@@ -75,3 +75,6 @@ def test_a_bare_install_verifies_and_names_the_extras_it_lacks(tmp_path: Path) -
     assert code == 19 and "copyseal[registry]" in output, output
     code, output = bare("serve", "--home", str(home))
     assert code == 19 and "copyseal[server]" in output, output
+    code, output = bare("init", "--home", str(tmp_path / "new"))
+    assert code == 19 and "copyseal[registry]" in output, output
+    assert not (tmp_path / "new").exists()  # nothing half-made to refuse the next init

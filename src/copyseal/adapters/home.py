@@ -111,13 +111,17 @@ class Home:
             raise InvalidInput(f"origin {origin!r} must look like example.com/log")
         if (path / "config.json").exists():
             raise ConflictError(f"{path} is already a copyseal home")
+        # Before anything is written: without copyseal[registry] this import fails, and a
+        # half-made home would refuse the next `init` (its log.key exists).
+        from copyseal.adapters.storage.sqlite import SqliteLogStore
+
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         signer = NoteSigner(origin, log_seed)
         write_private_file(path / "log.key", signer.to_skey().encode() + b"\n")
         config = {"origin": origin, "max_content_bytes": max_content_bytes}
         home = cls(path, config, signer)
         home.keys.create(DEFAULT_KEY, seed=creator_seed)
-        home.open_store().close()
+        SqliteLogStore(path / "copyseal.db").close()
         # config.json last: its presence marks a complete home.
         _write_config(path, config)
         return home

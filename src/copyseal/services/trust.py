@@ -25,7 +25,7 @@ from copyseal.core.trust import (
     parse_url,
     parse_witness_key,
 )
-from copyseal.errors import MalformedDocument, NotFound, UntrustedLog
+from copyseal.errors import InvalidInput, MalformedDocument, NotFound, UntrustedLog
 from copyseal.services.chain_verification import ChainFor, verify_anchored_certificate
 from copyseal.services.witnessing import configured_witnesses
 
@@ -46,7 +46,10 @@ def own_trust_root(
             f"config.json: witness_quorum must be between 1 and the {len(witnesses)} witnesses"
         )
     contract = anchoring_contract(home.config, env)
-    url = None if not public_url else parse_url(public_url.rstrip("/"))
+    try:
+        url = None if not public_url else parse_url(public_url.rstrip("/"))
+    except MalformedDocument as exc:
+        raise InvalidInput(f"the public URL {public_url!r} is not an http(s) URL") from exc
     return TrustRoot(
         logs=(TrustedLog.of(home.log_signer.verifier, url),),
         witnesses=witnesses,
