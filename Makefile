@@ -12,7 +12,7 @@ install: $(STAMP) $(NODE_STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[all,dev]'
 	touch $(STAMP)
 
 # The EVM node (anvil) for the chain tests, pinned in package-lock.json.

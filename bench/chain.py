@@ -19,9 +19,10 @@ from bench.common import Figure
 from copyseal.adapters.chain.evm import ChainSettings, EvmChain
 from copyseal.adapters.home import Home
 from copyseal.core.anchor import Anchor
+from copyseal.core.certificate import Certificate
 from copyseal.domain.anchors import AnchorChain
 from copyseal.services.anchoring import Anchorer, refresh_certificate
-from copyseal.services.chain_verification import check_anchored_certificate
+from copyseal.services.chain_verification import verify_anchored_certificate
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
 from copyseal.services.registry import Registry
 
@@ -131,8 +132,11 @@ def registration_to_anchored_certificate(node: Any, root: Path, runs: int = 7) -
             data = refresh_certificate(
                 cert.to_json(), store=store, anchors=anchors, log_key=home.log_signer.verifier
             ).data
-            report = check_anchored_certificate(
-                data, trusted_log=home.log_signer.verifier, chain_for=reader
+            report = verify_anchored_certificate(
+                Certificate.from_json(data),
+                trusted_log=home.log_signer.verifier,
+                chain_for=reader,
+                trusted_chains=[(chain.caip2, chain.contract)],
             )
             samples.append(time.perf_counter() - start)
             assert report.ok, report.to_dict()

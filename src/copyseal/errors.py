@@ -15,13 +15,15 @@ declared here, so an error means the same thing everywhere::
     ├── NotFound                       9   404
     │   └── UnknownKey                10   404
     ├── VerificationError             11   422
+    │   ├── UntrustedLog              11   422
     │   └── ForeignLog                12   422
     ├── ConflictError                 13   409
     ├── InconsistencyError            14   409
     ├── Unavailable                   15   503
     │   └── RateLimited               16   429
     ├── Unauthenticated               17   401
-    └── Forbidden                     18   403
+    ├── Forbidden                     18   403
+    └── MissingExtra                  19   500
 
 Exit code 2 is left to the command-line parser (usage errors). Foreign exceptions (sqlite3,
 OSError, ...) are translated where they are met, with ``raise ... from exc``.
@@ -139,7 +141,25 @@ class VerificationError(CopysealError):
         self.check = check
 
 
+class UntrustedLog(VerificationError):
+    """No trust root the verifier uses lists the certificate's log key. The certificate's
+    own key proves nothing: anyone can run a log under any name."""
+
+    title = "Log key not trusted"
+    hint = (
+        "Get the log's verifier key from its operator, or from its "
+        "/.well-known/copyseal/trust.json (`copyseal trust import URL`); check its key ID, "
+        "then `copyseal trust add-log VKEY`, or pass it once with --log-key."
+    )
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, check="log", **details)
+
+
 class ForeignLog(VerificationError):
+    """The certificate is from another log than the one trusted: another origin than a key
+    pinned with --log-key, or a look-alike (the trusted origin, another key)."""
+
     exit_code = 12
     title = "Certificate from another log"
     hint = "Pass that log's verifier key with --log-key to verify it against its own log."
@@ -195,3 +215,37 @@ class Forbidden(CopysealError):
     exit_code = 18
     http_status = 403
     title = "Not allowed"
+
+
+class MissingExtra(CopysealError):
+    """The command needs an optional part of copyseal that is not installed."""
+
+    exit_code = 19
+    title = "Optional part not installed"
+
+
+# Which extra brings each importable package that a bare install lacks (pyproject.toml).
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(("numpy", "PIL", "iscc_core", "xxhash"), "registry"),
+    **dict.fromkeys(
+        ("fastapi", "starlette", "uvicorn", "jinja2", "multipart", "python_multipart"), "server"
+    ),
+    **dict.fromkeys(("markupsafe", "argon2", "reportlab", "qrcode"), "server"),
+    **dict.fromkeys(("web3", "eth_account", "eth_typing", "eth_utils", "vyper"), "chain"),
+    "requests": "chain",
+}
+
+
+def missing_extra(exc: ImportError) -> MissingExtra | None:
+    """The :class:`MissingExtra` for an import that failed because an extra is not
+    installed, or None when the failure is something else (a bug to let through)."""
+    name = (getattr(exc, "name", None) or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(name)
+    if not isinstance(exc, ModuleNotFoundError) or extra is None:
+        return None
+    return MissingExtra(
+        f"this command needs copyseal[{extra}]: pip install 'copyseal[{extra}]'",
+        hint=f"The package {name!r} is missing; a bare `pip install copyseal` only verifies.",
+        extra=extra,
+        module=name,
+    )

@@ -20,6 +20,7 @@ from copyseal.errors import (
     UnknownKey,
     UnreadablePath,
     UnsupportedVersion,
+    UntrustedLog,
     VerificationError,
 )
 from copyseal.services.assembly import assemble
@@ -285,13 +286,12 @@ def test_bad_certificates(cli_home: Path, tmp_path: Path) -> None:
         assert code == error.exit_code, (name, output)
     other = tmp_path / "other"
     cs(other, "init", "--origin", "other.test/log")
+    # Another log's home trusts its own log only: this certificate's log is not trusted.
     code, output = cs(other, "verify", str(cert_path))
-    assert code == ForeignLog.exit_code and "another log" in output.lower()
+    assert code == UntrustedLog.exit_code and "log key not trusted" in output
     code, vkey = cs(other, "log", "key")
-    code, _ = cs(cli_home, "verify", str(cert_path), "--log-key", vkey.strip())
-    assert code == ForeignLog.exit_code
-    code, output = cs(tmp_path / "nohome", "verify", str(cert_path))
-    assert code == 0 and "skipped" in output
+    code, output = cs(cli_home, "verify", str(cert_path), "--log-key", vkey.strip())
+    assert code == ForeignLog.exit_code and "another log" in output.lower()
 
 
 def test_commands_need_a_home(tmp_path: Path) -> None:
@@ -301,3 +301,13 @@ def test_commands_need_a_home(tmp_path: Path) -> None:
     assert code == 0
     code, _ = cs(tmp_path / "none", "init")
     assert code == 13
+
+
+def test_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    import copyseal
+
+    code, output = cs(tmp_path, "--version")
+    assert code == 0 and output == f"copyseal {version('copyseal')}\n"
+    assert copyseal.__version__ == version("copyseal")

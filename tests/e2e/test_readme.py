@@ -29,6 +29,9 @@ def test_readme_tour_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verified" in result.stdout
+    assert "log key not trusted" in result.stderr  # a home that trusts no log yet
+    assert "refused: ./verifier trusts no log yet" in result.stdout
+    assert result.stdout.count("\nverified\n") >= 2  # by the log's home, then the verifier's
     assert "already registered" in result.stdout
     assert "audit clean" in result.stdout
     assert "original" in result.stdout  # check found the earlier poem and marked it

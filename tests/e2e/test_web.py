@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from copyseal.core.trust import TrustRoot
 from tests.e2e.server_support import CHROMIUM, CHROMIUM_ARGS, running_server
+from tests.e2e.test_trust_cli import make_log
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -143,6 +145,20 @@ def test_verify_a_good_and_a_tampered_certificate(page: Any, tmp_path: Path) -> 
     page.get_by_role("button", name="Verify").click()
     verdict.get_by_role("heading", name="Not valid: a check failed").wait_for()
     assert verdict.get_by_text("FAILED").first.is_visible()
+
+
+def test_verify_shows_a_certificate_of_an_untrusted_log(page: Any, tmp_path: Path) -> None:
+    _, vkey, cert = make_log(tmp_path, "elsewhere", "elsewhere.test/log")
+    published = page.request.get("/.well-known/copyseal/trust.json").body()
+    root_id = TrustRoot.from_json(published).root_id
+    page.goto("/verify")
+    page.get_by_label("Certificate (.cert.json)").set_input_files(cert)
+    page.get_by_role("button", name="Verify").click()
+    verdict = page.locator("#verdict")
+    verdict.get_by_role("heading", name="Not valid: log key not trusted").wait_for()
+    assert verdict.get_by_text(vkey.split("+")[1], exact=True).first.is_visible()
+    trust = verdict.locator("#trust-root")
+    assert f"Trust root {root_id}" in trust.inner_text()
 
 
 def test_verify_works_without_javascript(browser: Any, base: str, tmp_path: Path) -> None:

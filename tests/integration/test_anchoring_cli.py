@@ -124,6 +124,18 @@ def test_a_certificate_upgraded_by_refresh_verifies_on_chain(
     code, output = cli("verify", str(cert), "--rpc", anvil.url, "--confirmations", "5")
     assert code == 0, output
 
+    # A verifier that trusts the log but not the contract does not count its anchors.
+    verifier = Cli(tmp_path / "verifier", cli.key)
+    assert verifier("trust", "add-log", cli("log", "key")[1].strip())[0] == 0
+    code, output = verifier("verify", str(cert), "--rpc", anvil.url)
+    assert code == VerificationError.exit_code and "not trusted" in output, output
+    contract = receipt["contract"]
+    assert verifier("trust", "add-chain", receipt["chain"], contract.lower())[0] == 0
+    code, report = verifier.json("verify", str(cert), "--rpc", anvil.url)
+    assert code == 0 and report["trust_root"]["chains"] == [
+        {"chain": receipt["chain"], "contract": contract}
+    ], report
+
 
 def test_a_root_that_was_never_anchored_fails(cli: Cli, anvil: AnvilNode, tmp_path: Path) -> None:
     cert = cli.register("Anchored later.", tmp_path)

@@ -8,6 +8,10 @@ Layout (``./data`` by default, or ``$COPYSEAL_HOME``)::
     keys/NAME.json  creator identities (see keystore.py), mode 0600
     copyseal.db     the SQLite store: the log, its folds, accounts, anchor receipts
                     (another store: "store" in config.json, see adapters/storage)
+    trust.json      the trust root its verifications use besides its own log (docs/formats.md)
+
+A verifier who never ran ``init`` may keep just a ``trust.json`` in a home; the functions
+``load_trust_file`` and ``save_trust_file`` need nothing else there.
 """
 
 from __future__ import annotations
@@ -17,18 +21,35 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copyseal.adapters.keystore import KeyStore, write_private_file
-from copyseal.adapters.storage import DEFAULT_URL, open_anchors, open_log, open_stores
+from copyseal.adapters.storage import (
+    DEFAULT_URL,
+    check_adapters,
+    open_anchors,
+    open_log,
+    open_stores,
+)
 from copyseal.core.note import NoteSigner, NoteVerifier
-from copyseal.domain.anchors import AnchorStore
-from copyseal.domain.log import LogStore
-from copyseal.domain.stores import Stores
-from copyseal.errors import ConflictError, InvalidInput, MalformedDocument, NotFound
+from copyseal.core.trust import TrustRoot
+from copyseal.errors import (
+    ConflictError,
+    InvalidInput,
+    MalformedDocument,
+    NotFound,
+    UnreadablePath,
+    UnsupportedVersion,
+)
+
+if TYPE_CHECKING:
+    from copyseal.domain.anchors import AnchorStore
+    from copyseal.domain.log import LogStore
+    from copyseal.domain.stores import Stores
 
 DEFAULT_MAX_CONTENT_BYTES = 50 << 20
 DEFAULT_KEY = "default"
+TRUST_FILE = "trust.json"
 _ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~/:-]{0,199}")
 
 
@@ -102,6 +123,9 @@ class Home:
             raise InvalidInput(f"origin {origin!r} must look like example.com/log")
         if (path / "config.json").exists():
             raise ConflictError(f"{path} is already a copyseal home")
+        # Before anything is written: without copyseal[registry] the stores cannot open, and
+        # a half-made home would refuse the next `init` (its log.key exists).
+        check_adapters(DEFAULT_URL)
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         signer = NoteSigner(origin, log_seed)
         write_private_file(path / "log.key", signer.to_skey().encode() + b"\n")
@@ -112,6 +136,28 @@ class Home:
         # config.json last: its presence marks a complete home.
         _write_config(path, config)
         return home
+
+
+def load_trust_file(path: Path) -> TrustRoot:
+    """The trust root in the file ``path``; an empty root if there is no such file."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return TrustRoot()
+    except OSError as exc:
+        raise UnreadablePath(f"cannot read {path}: {exc.strerror}", path=str(path)) from exc
+    try:
+        return TrustRoot.from_json(data)
+    except (MalformedDocument, UnsupportedVersion) as exc:
+        raise type(exc)(f"{path}: {exc.message}") from exc
+
+
+def save_trust_file(path: Path, root: TrustRoot) -> None:
+    """Write ``root`` to ``path`` atomically, creating its directory (a verifier's home)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(json.dumps(root.to_dict(), indent=2, ensure_ascii=False).encode() + b"\n")
+    tmp.replace(path)
 
 
 def _write_config(path: Path, config: dict[str, Any]) -> None:

@@ -3,6 +3,11 @@
 The adapters are chosen here and nowhere else in the CLI. Errors from the one error tree
 become a message on stderr (or a JSON error object on stdout with ``--json``) and the exit
 code the error class declares.
+
+A bare ``pip install copyseal`` verifies; registering needs ``copyseal[registry]``, serving
+``copyseal[server]``, anchoring ``copyseal[chain]``. So the CLI's modules import the parts
+that need an extra inside the commands that use them, and :func:`run` turns the import
+error of a missing extra into a message naming the extra to install.
 """
 
 from __future__ import annotations
@@ -15,17 +20,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from copyseal.adapters.home import Home, default_home
 from copyseal.adapters.storage import open_stores
 from copyseal.cli.hints import cli_hint
-from copyseal.errors import ContentTooLarge, CopysealError, UnreadablePath
-from copyseal.services.assembly import Assembly, assemble
-from copyseal.services.parallel import WorkerPool
+from copyseal.errors import ContentTooLarge, CopysealError, UnreadablePath, missing_extra
+
+if TYPE_CHECKING:
+    from copyseal.services.assembly import Assembly
 
 err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 out = Console(highlight=False, emoji=False, soft_wrap=True)
@@ -56,6 +63,9 @@ def default_workers() -> int:
 def open_registry(home: Path | None, *, workers: int = 1) -> Iterator[tuple[Home, Assembly]]:
     """The home and its registry. With ``workers`` > 1 anti-squatting runs in a
     :class:`WorkerPool`: fingerprints and checks in that many processes."""
+    from copyseal.services.assembly import assemble
+    from copyseal.services.parallel import WorkerPool
+
     opened = Home.open(home_path(home))
     stores = opened.open_stores()
     pool = (
@@ -114,12 +124,19 @@ def error_dict(exc: CopysealError) -> dict[str, Any]:
 def run(as_json: bool, action: Callable[[], T]) -> T:
     """Run a command body, turning copyseal errors into their message and exit code."""
     try:
-        return action()
+        try:
+            return action()
+        except ImportError as exc:
+            missing = missing_extra(exc)
+            if missing is None:
+                raise
+            raise missing from exc
     except CopysealError as exc:
         if as_json:
             sys.stdout.write(json.dumps(error_dict(exc), indent=2, ensure_ascii=False) + "\n")
         else:
-            err.print(f"[bold red]error:[/] {exc.message}")
+            # Messages quote user input and extras like copyseal[chain]: never Rich markup.
+            err.print(f"[bold red]error:[/] {escape(exc.message)}")
             if hint := cli_hint(exc):
-                err.print(f"[dim]hint:[/] {hint}")
+                err.print(f"[dim]hint:[/] {escape(hint)}")
         raise typer.Exit(exc.exit_code) from None

@@ -10,35 +10,37 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+import copyseal
 from copyseal.adapters.home import DEFAULT_KEY, Home
 from copyseal.cli import chain as chain_cli
 from copyseal.cli import keys as keys_cli
 from copyseal.cli import log as log_cli
 from copyseal.cli import mirror as mirror_cli
 from copyseal.cli import serve as serve_cli
+from copyseal.cli import trust as trust_cli
 from copyseal.cli import witness as witness_cli
 from copyseal.cli import works as works_cli
 from copyseal.cli.common import (
     HomeOption,
     JsonOption,
     emit,
-    error_dict,
     home_path,
     open_registry,
     out,
     read_file,
     run,
 )
+from copyseal.core.certificate import Certificate, VerificationReport
 from copyseal.core.note import NoteVerifier
+from copyseal.core.trust import TrustRoot
 from copyseal.domain.admission import visible_text
 from copyseal.errors import (
     InconsistencyError,
     InvalidInput,
-    NotFound,
     VerificationError,
 )
 from copyseal.services.audit import audit_log
-from copyseal.services.chain_verification import check_anchored_certificate
+from copyseal.services.trust import describe_root, home_trust_root, trust_summary, verify_trusted
 from copyseal.services.verification import require_ok
 
 app = typer.Typer(
@@ -58,6 +60,22 @@ app.add_typer(chain_cli.certificate_app, name="certificate")
 app.command("anchor")(chain_cli.anchor)
 app.command("serve")(serve_cli.serve)
 app.add_typer(witness_cli.app, name="witness")
+app.add_typer(trust_cli.app, name="trust")
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"copyseal {copyseal.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """copyseal: register micro-content in a verifiable log and prove it offline."""
 
 
 @app.command()
@@ -97,7 +115,16 @@ def verify(
     cert: Path = typer.Argument(..., help="The certificate (JSON)."),
     content: Path | None = typer.Option(None, "--content", help="The registered content."),
     log_key: str | None = typer.Option(
-        None, "--log-key", help="The log's verifier key (default: this home's, if any)."
+        None, "--log-key", help="Trust this log key for this certificate (instead of the root)."
+    ),
+    trust: Path | None = typer.Option(
+        None, "--trust", help="Use this trust root file instead of the home's."
+    ),
+    unsafe_trust_certificate_key: bool = typer.Option(
+        False,
+        "--unsafe-trust-certificate-key",
+        help="If no trusted key is known for the certificate's log, check it against the "
+        "certificate's own key: this proves nothing about who runs that log.",
     ),
     rpc: str | None = typer.Option(
         None, "--rpc", help="Also check the anchor receipts on the chain at this JSON-RPC URL."
@@ -109,7 +136,7 @@ def verify(
         None, "--salt", help="A private registration's salt (hex), with --content."
     ),
     witness: list[str] = typer.Option(
-        [], "--witness", help="A witness's verifier key whose cosignature counts (repeatable)."
+        [], "--witness", help="A witness whose cosignature counts, instead of the root's."
     ),
     quorum: int = typer.Option(
         0, "--quorum", min=0, help="Cosignatures required (default: every --witness)."
@@ -117,43 +144,70 @@ def verify(
     home: Path | None = HomeOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Verify a certificate offline (its anchors on chain with --rpc); exit 0 if all hold."""
+    """Verify a certificate offline against the trust root (its anchors on chain with --rpc).
+
+    The trust root is the home's own log and its trust.json (`copyseal trust`), or --trust
+    FILE; exit 0 only if every check holds for a trusted log, 11 if its log is not trusted."""
 
     def action() -> dict[str, object]:
         if quorum > len(witness):
             raise InvalidInput(f"--quorum {quorum} needs at least {quorum} --witness keys")
-        trusted = _trusted_log(log_key, home)
-        needed = 1 if rpc is None else chain_cli.confirmations_setting(confirmations, home)
-        report = check_anchored_certificate(
-            read_file(cert),
-            trusted_log=trusted,
+        if log_key and unsafe_trust_certificate_key:
+            raise InvalidInput("--log-key and --unsafe-trust-certificate-key exclude each other")
+        root = TrustRoot.from_json(read_file(trust)) if trust else home_trust_root(home_path(home))
+        report = verify_trusted(
+            Certificate.from_json(read_file(cert)),
+            root,
+            log_key=NoteVerifier.from_vkey(log_key) if log_key else None,
+            unsafe_trust_certificate_key=unsafe_trust_certificate_key,
             content=None if content is None else read_file(content),
-            chain_for=None if rpc is None else chain_cli.chain_reader(rpc),
-            confirmations=needed,
-            witnesses=[NoteVerifier.from_vkey(w) for w in witness],
-            quorum=quorum,
             salt=_salt(salt),
+            chain_for=None if rpc is None else chain_cli.chain_reader(rpc),
+            confirmations=1
+            if rpc is None
+            else chain_cli.confirmations_setting(confirmations, home),
+            witnesses=[NoteVerifier.from_vkey(w) for w in witness] if witness else None,
+            quorum=quorum,
         )
-        result = report.to_dict()
-        if as_json:
-            try:
-                require_ok(report)
-            except VerificationError as exc:
-                # One document: the report, and the error that names the failed check.
-                emit(True, {**result, **error_dict(exc)}, lambda: None)
-                raise typer.Exit(exc.exit_code) from None
-            emit(True, result, lambda: None)
-            return result
-        table = Table("check", "result", "detail", title=f"certificate {report.work_id}")
-        style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
-        for c in report.checks:
-            table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", c.detail)
-        out.print(table)
-        require_ok(report)
-        out.print("[bold green]verified[/]")
-        return result
+        source = "--log-key" if log_key else f"file {trust}" if trust else f"home {home_path(home)}"
+        return _report(report, root, source, as_json)
 
     run(as_json, action)
+
+
+def _report(
+    report: VerificationReport, root: TrustRoot, source: str, as_json: bool
+) -> dict[str, object]:
+    trusted = next(c for c in report.checks if c.name == "log").status == "ok"
+    result = {
+        **report.to_dict(),
+        "log_trusted": trusted,
+        "trust_root": {**trust_summary(root), "source": source},
+    }
+    if as_json:
+        try:
+            require_ok(report)
+        except VerificationError as exc:
+            # One document: the report, and the error that names the failed check.
+            emit(True, {**result, **exc.to_dict()}, lambda: None)
+            raise typer.Exit(exc.exit_code) from None
+        emit(True, result, lambda: None)
+        return result
+    table = Table("check", "result", "detail", title=f"certificate {report.work_id}")
+    style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
+    for c in report.checks:
+        table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", escape(c.detail))
+    out.print(table)
+    require_ok(report)
+    if not trusted:
+        out.print(
+            "[bold yellow]verified against the certificate's own, untrusted log key[/]: "
+            "nothing shows who runs that log (--unsafe-trust-certificate-key)"
+        )
+    else:
+        out.print("[bold green]verified[/]")
+        out.print(f"[dim]{escape(describe_root(root))} ({escape(source)})[/]")
+    return result
 
 
 def _salt(text: str | None) -> bytes | None:
@@ -163,15 +217,6 @@ def _salt(text: str | None) -> bytes | None:
         return bytes.fromhex(text.strip())
     except ValueError as exc:
         raise InvalidInput("--salt is the hex string from the registration's .salt file") from exc
-
-
-def _trusted_log(log_key: str | None, home: Path | None) -> NoteVerifier | None:
-    if log_key:
-        return NoteVerifier.from_vkey(log_key)
-    try:
-        return Home.open(home_path(home)).log_signer.verifier
-    except NotFound:
-        return None
 
 
 @app.command()

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import typer
-import uvicorn
 from rich.markup import escape
 
 from copyseal.adapters.storage.witness_sqlite import HOME_ENV, WitnessHome
@@ -95,6 +94,8 @@ def serve(
     """Serve POST /add-checkpoint (C2SP tlog-witness) until interrupted."""
 
     def action() -> None:
+        import uvicorn  # copyseal[server]: imported when serving
+
         path = _path(home).resolve()
         opened = WitnessHome.open(path)
         store = opened.open_store()

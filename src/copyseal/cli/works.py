@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import Progress
@@ -15,7 +15,6 @@ from rich.table import Table
 
 from copyseal.adapters.home import DEFAULT_KEY
 from copyseal.adapters.keystore import write_private_file
-from copyseal.adapters.media import sniff_media_type
 from copyseal.cli.common import (
     HomeOption,
     JsonOption,
@@ -32,15 +31,12 @@ from copyseal.cli.common import (
 )
 from copyseal.core.claims import Claim
 from copyseal.errors import CopysealError, InvalidInput
-from copyseal.services.creator import (
-    TEXT_MEDIA_TYPE,
-    WorkInput,
-    prepare_dispute_claim,
-    prepare_private_claims,
-    prepare_register_claims,
-)
-from copyseal.services.parallel import WorkerPool
-from copyseal.services.registry import Registration
+
+# Registering and searching need copyseal[registry] (numpy, fingerprints, media decoding):
+# each command imports them when it runs, so the rest of the CLI works without them.
+if TYPE_CHECKING:
+    from copyseal.services.creator import WorkInput
+    from copyseal.services.registry import Registration
 
 CHUNK = 2000
 PARALLEL_WORKS = 1000
@@ -52,6 +48,9 @@ index_app = typer.Typer(help="The similarity index, derived from the log.")
 def read_inputs(
     files: list[Path], text: str | None, title: str | None, limit: int
 ) -> list[WorkInput]:
+    from copyseal.adapters.media import sniff_media_type
+    from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput
+
     if text is not None and files:
         raise InvalidInput("give files or --text, not both")
     if text is not None:
@@ -130,6 +129,13 @@ def register(
     --derivative-of or --dispute. Your own edited versions are accepted and linked."""
 
     def action() -> dict[str, Any]:
+        from copyseal.services.creator import (
+            prepare_dispute_claim,
+            prepare_private_claims,
+            prepare_register_claims,
+        )
+        from copyseal.services.parallel import WorkerPool
+
         if dispute is not None and (private or derivative_of or not reason):
             raise InvalidInput("--dispute needs --reason, and goes without --private or lineage")
         if private and derivative_of:

@@ -12,7 +12,9 @@ Schema, version 1 (written in RFC 8785 canonical form, followed by one newline):
 
 Because the document must be canonical and every encoding inside it has a single spelling,
 changing any byte of a certificate either breaks its parse or changes what it says, and so
-fails verification. ``verify_certificate`` runs every check it can and reports each one.
+fails verification. ``verify_certificate`` runs every check it can and reports each one,
+against a log key the verifier trusts (``core/trust.py``): never the certificate's own key,
+which anyone can make, unless the caller asks for that by name.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from copyseal.core.encoding import hex32, jcs, parse_canonical_json
 from copyseal.core.kinds import Reading, read
 from copyseal.core.kinds.register import commitment
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, signers_of, verify_note
+from copyseal.core.trust import foreign_log_error, untrusted_log_error
 from copyseal.core.workid import compute_work_id
 from copyseal.errors import (
     CopysealError,
-    ForeignLog,
     MalformedDocument,
     UnsupportedVersion,
     VerificationError,
@@ -212,6 +214,7 @@ def verify_certificate(
     witnesses: Sequence[NoteVerifier] = (),
     quorum: int = 0,
     salt: bytes | None = None,
+    unsafe_trust_certificate_key: bool = False,
 ) -> VerificationReport:
     """Run every offline check on ``cert`` and report each one.
 
@@ -220,12 +223,15 @@ def verify_certificate(
     With ``witnesses``, at least ``quorum`` of them (all of them when ``quorum`` is 0) must
     have cosigned the certificate's checkpoint (C2SP tlog-cosignature).
 
-    ``trusted_log`` pins the log's key; without it the certificate's own key is used and the
-    ``log`` check says so. ``verified_notes`` is an optional cache of checkpoints already
-    verified, keyed by (vkey, note text), so many certificates from one batch cost one
-    signature check.
+    ``trusted_log`` is the log's key, as the verifier's trust root lists it (a certificate
+    from another log raises ForeignLog). Without it the certificate's key is trusted by
+    nothing and UntrustedLog is raised, unless ``unsafe_trust_certificate_key``: then the
+    checks run against the certificate's own key and the ``log`` check says it is untrusted.
+    ``verified_notes`` is an optional cache of checkpoints already verified, keyed by (vkey,
+    note text), so many certificates from one batch cost one signature check.
     """
-    report = VerificationReport(cert.work_id)
+    trusted_log, log_row = _log_check(cert, trusted_log, unsafe_trust_certificate_key)
+    report = VerificationReport(cert.work_id, [log_row])
 
     def run(name: str, fn: Any) -> Any:
         try:
@@ -235,19 +241,6 @@ def verify_certificate(
             return None
         report.checks.append(CheckResult(name, "ok", detail))
         return True
-
-    log = cert.log
-    if trusted_log is None:
-        report.checks.append(
-            CheckResult("log", "skipped", "no log key given; trusting the certificate's own")
-        )
-        trusted_log = log
-    elif (trusted_log.name, trusted_log.public_key) != (log.name, log.public_key):
-        raise ForeignLog(
-            f"certificate is from another log, {log.name!r}, not {trusted_log.name!r}", check="log"
-        )
-    else:
-        report.checks.append(CheckResult("log", "ok", f"log key {trusted_log.to_vkey()}"))
 
     claim = cert.claim
 
@@ -291,6 +284,24 @@ def _not_understood(claim: Claim, reading: Reading) -> str:
     return (
         f"{reading.problem}: its signature, leaf and inclusion are checked, not what its body says"
     )
+
+
+def _log_check(
+    cert: Certificate, trusted: NoteVerifier | None, unsafe: bool
+) -> tuple[NoteVerifier, CheckResult]:
+    """The key the checks run against, and the ``log`` row that says why it is trusted."""
+    log = cert.log
+    if trusted is None:
+        if not unsafe:
+            raise untrusted_log_error(log)
+        detail = (
+            f"untrusted: checked against the certificate's own key, key ID {log.key_id.hex()} "
+            f"of {log.name!r}, which shows nothing about who runs that log"
+        )
+        return log, CheckResult("log", "skipped", detail)
+    if (trusted.name, trusted.alg, trusted.public_key) != (log.name, log.alg, log.public_key):
+        raise foreign_log_error(log, [trusted])
+    return trusted, CheckResult("log", "ok", f"log key {trusted.to_vkey()}")
 
 
 def _check_content(claim: Claim, content: bytes, salt: bytes | None) -> str:

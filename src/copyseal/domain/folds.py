@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # only for the port's signatures: a verifier installs no numpy
+    import numpy as np
+    import numpy.typing as npt
 
 
 class FoldStore(Protocol):

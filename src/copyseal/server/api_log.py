@@ -1,5 +1,5 @@
 """The log's read endpoints: C2SP tlog-tiles (checkpoint, tiles, entry bundles), JSON
-entries and proofs, and health.
+entries and proofs, health, and the service's trust root (``/.well-known/copyseal/trust.json``).
 
 A tile's bytes never change once served (a partial tile of width W is a prefix of the full
 tile), so tiles are ``immutable`` for a year; the checkpoint changes with every batch and is
@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 
+from copyseal.core.trust import WELL_KNOWN_PATH
 from copyseal.server.deps import Services, services
 from copyseal.server.ratelimit import limited_route
 from copyseal.services.tiles import parse_tile_path
@@ -54,6 +55,17 @@ def tile(level: int, path: str, svc: Services = Depends(services)) -> Response:
     """Hashes of the complete subtrees of height ``8·level``, 32 bytes each."""
     index, width = parse_tile_path(path)
     return _tile_response(svc.tiles.tile(level, index, width), width is not None)
+
+
+@tiles.get(WELL_KNOWN_PATH, summary="This service's trust root")
+def trust_root(svc: Services = Depends(services)) -> Response:
+    """The trust root a verifier imports to trust this log (``copyseal trust import URL``):
+    its verifier key, its witnesses and quorum, its anchoring chain and contract."""
+    return Response(
+        svc.own_trust_root.to_json(),
+        media_type="application/json",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @api.get("/log", summary="The log's name, key and size")

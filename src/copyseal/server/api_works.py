@@ -9,14 +9,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from copyseal.core.certificate import MAX_CERTIFICATE_BYTES
+from copyseal.core.certificate import MAX_CERTIFICATE_BYTES, Certificate
+from copyseal.core.trust import WELL_KNOWN_PATH
 from copyseal.errors import ContentTooLarge, Unavailable
 from copyseal.server.api_register import links
 from copyseal.server.deps import Services, SimilarityCheck, services
 from copyseal.server.ratelimit import body_limit, limited_route
 from copyseal.services.creator import TEXT_MEDIA_TYPE
 from copyseal.services.submission import media_type_for
-from copyseal.services.verification import check_certificate
+from copyseal.services.trust import trust_summary, verify_trusted
 from copyseal.services.works import MAX_PAGE, Page, entry_summary
 
 reads = APIRouter(prefix="/api/v1", tags=["works"], route_class=limited_route("read"))
@@ -65,10 +66,16 @@ async def read_upload(upload: UploadFile | None, limit: int, what: str) -> bytes
     return data
 
 
+def trust_body(svc: Services) -> dict[str, Any]:
+    """Which trust root this service verifies against, and where its own is published."""
+    return {**trust_summary(svc.trust_root), "published": WELL_KNOWN_PATH}
+
+
 def verify_bytes(svc: Services, certificate: bytes, content: bytes | None) -> dict[str, Any]:
-    trusted = svc.registry.log_signer.verifier
-    report = check_certificate(certificate, trusted_log=trusted, content=content)
-    return {**report.to_dict(), "log": {"origin": svc.origin, "vkey": svc.log_vkey}}
+    cert = Certificate.from_json(certificate)
+    report = verify_trusted(cert, svc.trust_root, content=content)
+    log = {"origin": cert.log.name, "vkey": cert.log_vkey, "key_id": cert.log.key_id.hex()}
+    return {**report.to_dict(), "log": log, "trust_root": trust_body(svc)}
 
 
 async def verify_upload(
@@ -85,8 +92,11 @@ async def verify(
     content: UploadFile | None = File(None, description="The registered content, optional."),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
-    """Every offline check, against this log's key. ``ok`` is false when any check failed;
-    a certificate that cannot be read, or is from another log, is a problem (4xx)."""
+    """Every offline check, against this service's trust root (``trust_root`` in the answer
+    says which: its own log, witnesses and chain, and what its operator added). ``ok`` is
+    false when any check failed; a certificate that cannot be read is a problem (400), one
+    whose log key the root does not list is ``untrusted-log`` (422), a look-alike of a
+    trusted log ``foreign-log`` (422)."""
     return await verify_upload(svc, certificate, content)
 
 

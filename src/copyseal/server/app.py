@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import copyseal
 from copyseal.adapters.chain.settings import chain_section, load_chain_settings
-from copyseal.adapters.home import Home
+from copyseal.adapters.home import TRUST_FILE, Home, load_trust_file
 from copyseal.adapters.sealing import AesGcmSealer, derive_key, load_or_create_secret
 from copyseal.adapters.witness_client import request_cosignature
 from copyseal.domain.anchors import AnchorStore
@@ -56,6 +56,7 @@ from copyseal.services.assembly import assemble
 from copyseal.services.registry import Clock
 from copyseal.services.submission import Submissions
 from copyseal.services.tiles import LogTiles
+from copyseal.services.trust import own_trust_root
 from copyseal.services.witnessing import Cosigner, CosignLoop, configured_witnesses
 from copyseal.services.works import Works
 
@@ -116,6 +117,7 @@ def anchor_loop(home: Home, store: LogStore) -> tuple[AnchorLoop, AnchorStore] |
             "anchoring is configured but no anchoring key was found",
             hint="Set COPYSEAL_CHAIN_KEY or put the key in the home's chain.key (mode 0600).",
         )
+
     anchors = home.open_anchors()
     anchorer = Anchorer(
         store=store, anchors=anchors, chain=EvmChain(settings), log_key=home.log_signer.verifier
@@ -177,6 +179,7 @@ def create_app(
     )
     if search is None and with_search:
         search = node.search
+    own_root = own_trust_root(opened, public_url=settings.public_url)
     submissions = Submissions(
         registry=registry,
         accounts=accounts,
@@ -201,6 +204,8 @@ def create_app(
         csrf_key=derive_key(secret, "csrf"),
         log_vkey=opened.log_signer.verifier.to_vkey(),
         origin=opened.log_signer.name,
+        own_trust_root=own_root,
+        trust_root=own_root.merge(load_trust_file(opened.path / TRUST_FILE)),
     )
 
     @asynccontextmanager

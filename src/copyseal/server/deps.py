@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from fastapi import Depends, Request
 
 from copyseal.core.encoding import b64url_encode
+from copyseal.core.trust import TrustRoot
 from copyseal.domain.accounts import Account
 from copyseal.errors import Forbidden, Unauthenticated
 from copyseal.server.batching import RegistrationBatcher
@@ -62,6 +63,10 @@ class Services:
     csrf_key: bytes
     log_vkey: str
     origin: str
+    # What this service publishes (its own log, witnesses, chain), and what its verify
+    # endpoint and page trust: that, and whatever the home's trust.json adds.
+    own_trust_root: TrustRoot
+    trust_root: TrustRoot
 
 
 @dataclass(frozen=True)

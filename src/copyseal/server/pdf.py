@@ -281,8 +281,14 @@ def _page(canvas: Canvas, origin: str, generated: str) -> None:
 
 
 def render_certificate_pdf(
-    view: WorkView, *, verify_url: str, json_url: str, generated_at: datetime
+    view: WorkView,
+    *,
+    verify_url: str,
+    json_url: str,
+    generated_at: datetime,
+    trust_root: tuple[str, str],
 ) -> bytes:
+    """``trust_root`` is the (ID, URL) of the trust root the log publishes."""
     s = _styles()
     work, cert = view.work, view.certificate
     # Reportlab lays out text in stored order: a bidi override would read as nothing.
@@ -320,8 +326,10 @@ def render_certificate_pdf(
             [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]
         ),
     )
+    root_id, root_url = trust_root
     command = (
-        f"copyseal verify {cert.work_id}.cert.json --content YOUR_FILE --log-key '{cert.log_vkey}'"
+        f"copyseal trust import {root_url}\n"
+        f"copyseal verify {cert.work_id}.cert.json --content YOUR_FILE"
     )
     story: list[Flowable] = [
         _p(title, s["title"]),
@@ -341,15 +349,17 @@ def render_certificate_pdf(
         Paragraph("How to verify this certificate yourself", s["h2"]),
         Paragraph(
             f"1. Download the certificate: {escape(json_url)}<br/>"
-            "2. Install copyseal and run, with the registered file:",
+            "2. Install copyseal (<i>pip install copyseal</i>), trust this log's trust root "
+            f"<b>{escape(root_id)}</b> (its log key, witnesses and chain; compare its key ID "
+            "with what the log's operator publishes), and run, with the registered file:",
             s["small"],
         ),
         Spacer(1, 1.5 * mm),
-        _p(command, s["command"]),
+        Paragraph(escape(command).replace("\n", "<br/>"), s["command"]),
         Spacer(1, 1.5 * mm),
         Paragraph(
             f"3. Or open {escape(verify_url)} (the QR code above) and drop the certificate and "
-            "the file there. The check needs only the certificate, the file and the log key.",
+            "the file there. The check needs only the certificate, the file and the trust root.",
             s["small"],
         ),
     ]

@@ -14,14 +14,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from copyseal.core.certificate import MAX_CERTIFICATE_BYTES
+from copyseal.core.trust import WELL_KNOWN_PATH
 from copyseal.errors import CopysealError, InvalidInput
-from copyseal.server.api_works import read_upload, verify_bytes
+from copyseal.server.api_works import read_upload, trust_body, verify_bytes
 from copyseal.server.deps import Caller, Services, resolve_caller, services, verify_csrf
 from copyseal.server.pdf import render_certificate_pdf
 from copyseal.server.ratelimit import body_limit, limited_route
 from copyseal.server.rendering import base_url, render
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput
 from copyseal.services.submission import media_type_for
+from copyseal.services.trust import verify_trusted
 
 pages = APIRouter(include_in_schema=False, route_class=limited_route("read"))
 forms = APIRouter(include_in_schema=False, route_class=limited_route("write"))
@@ -85,6 +87,7 @@ def certificate_pdf(work_id: str, request: Request, svc: Services = Depends(serv
         verify_url=f"{base}/verify/{work_id}",
         json_url=f"{base}/certificates/{work_id}.json",
         generated_at=datetime.now(UTC),
+        trust_root=(svc.own_trust_root.root_id, f"{base}{WELL_KNOWN_PATH}"),
     )
     return Response(
         data,
@@ -108,19 +111,17 @@ def certificate_page(
 
 
 @pages.get("/verify", response_class=HTMLResponse)
-def verify_page(request: Request) -> HTMLResponse:
-    return render(request, "verify.html", {"nav": "verify"})
+def verify_page(request: Request, svc: Services = Depends(services)) -> HTMLResponse:
+    return render(request, "verify.html", {"nav": "verify", "trust": trust_body(svc)})
 
 
 @pages.get("/verify/{work_id}", response_class=HTMLResponse)
 def verify_work(work_id: str, request: Request, svc: Services = Depends(services)) -> HTMLResponse:
     """The page a certificate's QR code opens: the log's own certificate for the work, checked."""
     view = svc.works.view(work_id)
-    return render(
-        request,
-        "verify.html",
-        {"nav": "verify", "report": view.report.to_dict(), "work": view.work, "from_log": True},
-    )
+    report = verify_trusted(view.certificate, svc.trust_root)  # as /verify would check it
+    context = {"report": report.to_dict(), "work": view.work, "from_log": True}
+    return render(request, "verify.html", {"nav": "verify", "trust": trust_body(svc), **context})
 
 
 @forms.post("/verify", response_class=HTMLResponse, openapi_extra=body_limit(64 << 20))
@@ -132,7 +133,7 @@ async def verify_form(
     svc: Services = Depends(services),
 ) -> HTMLResponse:
     """No CSRF token: verifying changes nothing, and anyone may do it."""
-    context: dict[str, Any] = {"nav": "verify"}
+    context: dict[str, Any] = {"nav": "verify", "trust": trust_body(svc)}
     try:
         if certificate is not None and certificate.filename:
             cert = await read_upload(certificate, MAX_CERTIFICATE_BYTES, "certificate") or b""

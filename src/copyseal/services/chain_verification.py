@@ -5,7 +5,9 @@ prefix of the anchored tree. Only the chain can show that the anchored (size, ro
 on it, in the transaction and block the receipt names, deep enough to stay: that is checked
 through an :class:`~copyseal.domain.anchors.AnchorChain` reader, one per receipt's chain and
 contract, that the caller wires (``copyseal verify --rpc URL``). Without one, the report says
-plainly that the chain was not consulted.
+plainly that the chain was not consulted. Only receipts on a chain and contract the verifier
+trusts (its trust root's ``chains``) are checked: anyone can deploy a contract that says
+anything, so a receipt on another one is reported as not trusted, never as verified.
 
 The offline ``anchor`` rows come from :func:`copyseal.core.certificate.verify_certificate`;
 this module adds the ``chain`` rows.
@@ -13,7 +15,7 @@ this module adds the ``chain`` rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from copyseal.core.anchor import Anchor, AnchorReceipt
 from copyseal.core.certificate import (
@@ -30,8 +32,8 @@ ChainFor = Callable[[Anchor], AnchorChain | None]
 """A reader for the chain and contract an anchor names, or None if it cannot be reached."""
 
 
-def check_anchored_certificate(
-    data: bytes,
+def verify_anchored_certificate(
+    cert: Certificate,
     *,
     trusted_log: NoteVerifier | None = None,
     content: bytes | None = None,
@@ -40,13 +42,15 @@ def check_anchored_certificate(
     witnesses: Sequence[NoteVerifier] = (),
     quorum: int = 0,
     salt: bytes | None = None,
+    trusted_chains: Collection[tuple[str, str]] = (),
+    unsafe_trust_certificate_key: bool = False,
 ) -> VerificationReport:
     """Every offline check of the certificate, then one ``anchor`` row (offline) and one
-    ``chain`` row (on chain, or skipped without ``chain_for``) per receipt.
+    ``chain`` row (on chain, or skipped without ``chain_for``) per receipt. Receipts on a
+    (CAIP-2 chain, contract) not in ``trusted_chains`` are not trusted and not asked.
 
-    Raises only if the document cannot be decoded, comes from another log than
-    ``trusted_log``, or a chain cannot be asked (Unavailable, InvalidInput)."""
-    cert = Certificate.from_json(data)
+    Raises only if its log is not trusted (UntrustedLog, ForeignLog: see
+    ``verify_certificate``), or a chain cannot be asked (Unavailable, InvalidInput)."""
     report = verify_certificate(
         cert,
         trusted_log=trusted_log,
@@ -54,16 +58,18 @@ def check_anchored_certificate(
         witnesses=witnesses,
         quorum=quorum,
         salt=salt,
+        unsafe_trust_certificate_key=unsafe_trust_certificate_key,
     )
     if not cert.anchors:
         if chain_for is not None:
             report.checks.append(CheckResult("anchor", "failed", _NO_RECEIPT))
         return report
-    rows = [_chain_row(r, chain_for, confirmations) for r in cert.anchors]
+    trusted = {(chain, contract) for chain, contract in trusted_chains}
+    rows = [_chain_row(r, chain_for, confirmations, trusted) for r in cert.anchors]
     report.checks.extend(rows)
     if chain_for is not None and not any(row.status == "ok" for row in rows):
         report.checks.append(
-            CheckResult("chain", "failed", "no anchor could be checked on the chain at --rpc")
+            CheckResult("chain", "failed", "no anchor on a trusted chain could be checked at --rpc")
         )
     return report
 
@@ -118,13 +124,23 @@ _NO_RECEIPT = (
 
 
 def _chain_row(
-    receipt: AnchorReceipt, chain_for: ChainFor | None, confirmations: int
+    receipt: AnchorReceipt,
+    chain_for: ChainFor | None,
+    confirmations: int,
+    trusted: Collection[tuple[str, str]],
 ) -> CheckResult:
     a = receipt.anchor
     claim = (
         f"the receipt says {a.contract} on {a.chain} anchored root {a.root.hex()[:16]}… at "
         f"size {a.size} in block {a.block_number} ({a.block_timestamp})"
     )
+    if (a.chain, a.contract) not in trusted:
+        return CheckResult(
+            "chain",
+            "skipped",
+            f"not trusted: no trust root lists {a.contract} on {a.chain} "
+            f"(`copyseal trust add-chain`); {claim}",
+        )
     if chain_for is None:
         return CheckResult("chain", "skipped", f"not checked on chain: {claim}; pass --rpc URL")
     chain = chain_for(a)

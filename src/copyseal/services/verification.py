@@ -16,8 +16,9 @@ def check_certificate(
     content: bytes | None = None,
     verified_notes: dict[tuple[str, str], Checkpoint] | None = None,
 ) -> VerificationReport:
-    """Decode a certificate and run every check; raises only if it cannot be decoded or
-    comes from another log than ``trusted_log``."""
+    """Decode a certificate and run every check against ``trusted_log``; raises only if it
+    cannot be decoded, comes from another log (ForeignLog), or no log key is given
+    (UntrustedLog: see ``copyseal.services.trust.verify_trusted`` for trust roots)."""
     cert = Certificate.from_json(data)
     return verify_certificate(
         cert, trusted_log=trusted_log, content=content, verified_notes=verified_notes

@@ -14,12 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from copyseal.core.certificate import Certificate, verify_certificate
-from copyseal.core.note import Checkpoint, NoteVerifier
+from copyseal.core.note import Checkpoint, NoteSigner, NoteVerifier
 from copyseal.errors import (
     CopysealError,
     ForeignLog,
     MalformedDocument,
     UnsupportedVersion,
+    UntrustedLog,
 )
 from tests.unit.core.helpers import (
     CONTENT,
@@ -33,10 +34,13 @@ from tests.unit.core.helpers import (
 
 
 def _rejected(data: bytes, trusted: NoteVerifier | None) -> bool:
-    """True when a certificate's bytes fail to parse or fail any check."""
+    """True when a certificate's bytes fail to parse or fail any check (with no trusted
+    key, against the certificate's own)."""
     try:
         cert = Certificate.from_json(data)
-        report = verify_certificate(cert, trusted_log=trusted, content=CONTENT)
+        report = verify_certificate(
+            cert, trusted_log=trusted, content=CONTENT, unsafe_trust_certificate_key=not trusted
+        )
     except CopysealError:
         return True
     return not report.ok
@@ -82,17 +86,36 @@ def test_issued_certificate_verifies(issued: Issued) -> None:
     assert Certificate.from_json(issued.cert.to_json()) == issued.cert
 
 
-def test_without_a_log_key_the_log_check_is_skipped(issued: Issued) -> None:
-    report = verify_certificate(issued.cert)
+def test_without_a_trusted_log_key_nothing_verifies(issued: Issued) -> None:
+    """The certificate's own log key is trusted by nothing: anyone can make one."""
+    with pytest.raises(UntrustedLog, match="log key not trusted") as raised:
+        verify_certificate(issued.cert, content=CONTENT)
+    assert raised.value.details["key_id"] == LOG.verifier.key_id.hex()
+    assert LOG.verifier.key_id.hex() in raised.value.message
+    assert raised.value.exit_code == 11 and raised.value.http_status == 422
+
+
+def test_unsafe_trust_of_the_certificates_own_key_says_so(issued: Issued) -> None:
+    report = verify_certificate(issued.cert, unsafe_trust_certificate_key=True)
     assert report.ok
-    statuses = {c.name: c.status for c in report.checks}
-    assert statuses["log"] == "skipped"
-    assert statuses["content"] == "skipped"
+    log = next(c for c in report.checks if c.name == "log")
+    assert log.status == "skipped" and log.detail.startswith("untrusted")
+    assert LOG.verifier.key_id.hex() in log.detail
 
 
 def test_certificate_from_another_log(issued: Issued) -> None:
-    with pytest.raises(ForeignLog):
+    with pytest.raises(ForeignLog, match="another log"):
         verify_certificate(issued.cert, trusted_log=OTHER_LOG.verifier)
+
+
+def test_a_look_alike_log_is_named_by_both_key_ids(issued: Issued) -> None:
+    """Another log under the trusted origin, with another key."""
+    genuine = NoteSigner(LOG.name, b"\x07" * 32).verifier
+    with pytest.raises(ForeignLog, match="same name") as raised:
+        verify_certificate(issued.cert, trusted_log=genuine, unsafe_trust_certificate_key=True)
+    message = raised.value.message
+    assert LOG.verifier.key_id.hex() in message and genuine.key_id.hex() in message
+    assert "--log-key" not in raised.value.hint  # never suggest trusting the look-alike
 
 
 def test_wrong_content_fails_only_the_content_check(issued: Issued) -> None:
@@ -104,9 +127,9 @@ def test_wrong_content_fails_only_the_content_check(issued: Issued) -> None:
 
 def test_checkpoint_cache(issued: Issued) -> None:
     cache: dict[tuple[str, str], Checkpoint] = {}
-    assert verify_certificate(issued.cert, verified_notes=cache).ok
+    assert verify_certificate(issued.cert, trusted_log=LOG.verifier, verified_notes=cache).ok
     assert len(cache) == 1
-    assert verify_certificate(issued.cert, verified_notes=cache).ok
+    assert verify_certificate(issued.cert, trusted_log=LOG.verifier, verified_notes=cache).ok
 
 
 def test_checkpoint_signed_by_another_key(issued: Issued) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from copyseal.adapters.home import Home
+from copyseal.core.trust import WELL_KNOWN_PATH
 from copyseal.server.deps import Services, Settings
 from copyseal.server.pdf import render_certificate_pdf
 from copyseal.server.qr import qr_svg
@@ -61,6 +62,7 @@ def _pdf_for(services: Services, work_id: str, base: str) -> bytes:
         verify_url=f"{base}/verify/{work_id}",
         json_url=f"{base}/certificates/{work_id}.json",
         generated_at=datetime.now(UTC),
+        trust_root=(services.own_trust_root.root_id, f"{base}{WELL_KNOWN_PATH}"),
     )
 
 

@@ -96,7 +96,7 @@ def test_verify_good_tampered_and_foreign(client: TestClient, tmp_path: Path) ->
     assert_problem(
         client.post("/api/v1/verify", files={"certificate": ("c.json", foreign)}),
         422,
-        "foreign-log",
+        "untrusted-log",
     )
 
 

@@ -31,7 +31,7 @@ from copyseal.services.anchoring import (
     AnchorSchedule,
     refresh_certificate,
 )
-from copyseal.services.chain_verification import check_anchored_certificate
+from copyseal.services.chain_verification import verify_anchored_certificate
 from copyseal.services.registry import Registry
 from tests.unit.services.anchoring_support import (
     TESTER_CHAIN_ID,
@@ -137,8 +137,11 @@ def test_refresh_adds_a_receipt_once_an_anchor_covers_the_certificate(
     assert receipt.anchor == anchorer.latest_anchor().anchor  # type: ignore[union-attr]
     checkpoint = Checkpoint.from_text(Note.from_text(early.certificate.checkpoint).text)
     verify_anchor_offline(receipt, checkpoint)
-    report = check_anchored_certificate(
-        upgraded, trusted_log=anchorer.log_key, chain_for=readers(provider)
+    report = verify_anchored_certificate(
+        held,
+        trusted_log=anchorer.log_key,
+        chain_for=readers(provider),
+        trusted_chains=[(receipt.anchor.chain, receipt.anchor.contract)],
     )
     assert report.ok, report.to_dict()
     assert [c.name for c in report.checks][-2:] == ["anchor", "chain"]

@@ -11,13 +11,13 @@ import pytest
 
 from copyseal.adapters.home import Home
 from copyseal.core.anchor import AnchorReceipt
-from copyseal.core.certificate import Certificate, verify_certificate
+from copyseal.core.certificate import Certificate, VerificationReport, verify_certificate
 from copyseal.core.encoding import jcs
 from copyseal.core.keys import Signer
 from copyseal.core.note import Checkpoint, Note, NoteVerifier
 from copyseal.errors import MalformedDocument, UnsupportedVersion
 from copyseal.services.anchoring import Anchorer, refresh_certificate
-from copyseal.services.chain_verification import check_anchored_certificate
+from copyseal.services.chain_verification import verify_anchored_certificate
 from copyseal.services.registry import Registry
 from tests.unit.services.anchoring_support import (
     NodeLikeProvider,
@@ -56,9 +56,17 @@ def anchored(
     anchors.close()
 
 
+def check(data: bytes, log: NoteVerifier, **kwargs: Any) -> VerificationReport:
+    """Verify trusting the log, and the contract the receipts name: every receipt here is on
+    the contract the test deployed (the forged ones change other fields), so these tests
+    check what the chain says; trusting a contract is tested on its own below."""
+    cert = Certificate.from_json(data)
+    kwargs.setdefault("trusted_chains", [(r.anchor.chain, r.anchor.contract) for r in cert.anchors])
+    return verify_anchored_certificate(cert, trusted_log=log, **kwargs)
+
+
 def statuses(data: bytes, log: NoteVerifier, **kwargs: Any) -> list[tuple[str, str]]:
-    report = check_anchored_certificate(data, trusted_log=log, **kwargs)
-    return [(c.name, c.status) for c in report.checks]
+    return [(c.name, c.status) for c in check(data, log, **kwargs).checks]
 
 
 def with_receipt(cert: Certificate, data: bytes, **changes: Any) -> bytes:
@@ -72,7 +80,7 @@ def test_a_certificate_without_anchors_reports_as_before(
 ) -> None:
     [reg] = register(registry, creator, ["plain"], seed=3)
     log = home.log_signer.verifier
-    report = check_anchored_certificate(reg.certificate.to_json(), trusted_log=log)
+    report = check(reg.certificate.to_json(), log)
     assert report.to_dict() == verify_certificate(reg.certificate, trusted_log=log).to_dict()
     # Asked to check the chain, a certificate with nothing to check fails.
     rows = statuses(reg.certificate.to_json(), log, chain_for=lambda anchor: None)
@@ -83,7 +91,7 @@ def test_offline_the_report_says_the_chain_was_not_checked(
     anchored: tuple[Certificate, bytes], home: Home
 ) -> None:
     _, data = anchored
-    report = check_anchored_certificate(data, trusted_log=home.log_signer.verifier)
+    report = check(data, home.log_signer.verifier)
     assert report.ok
     anchor_row, chain_row = report.checks[-2:]
     assert (anchor_row.name, anchor_row.status) == ("anchor", "ok")
@@ -106,7 +114,7 @@ def test_confirmations_are_counted_from_the_anchors_block(
 ) -> None:
     _, data = anchored
     log, chain_for = home.log_signer.verifier, readers(provider)
-    report = check_anchored_certificate(data, trusted_log=log, chain_for=chain_for, confirmations=3)
+    report = check(data, log, chain_for=chain_for, confirmations=3)
     assert not report.ok
     assert "1 confirmations, 3 required" in report.checks[-2].detail
     mine(provider, 2)
@@ -138,9 +146,7 @@ def test_a_receipt_the_chain_does_not_confirm_fails(
         data = replace(cert, anchors=(forged,)).to_json()
     else:
         data = with_receipt(cert, data, **change)
-    report = check_anchored_certificate(
-        data, trusted_log=home.log_signer.verifier, chain_for=readers(provider)
-    )
+    report = check(data, home.log_signer.verifier, chain_for=readers(provider))
     assert not report.ok
     offline, on_chain, overall = report.checks[-3:]
     assert offline.status == "ok"
@@ -190,3 +196,31 @@ def test_the_anchors_of_a_certificate_are_decoded_strictly(
         Certificate.from_json(jcs(doc) + b"\n")
     with pytest.raises(MalformedDocument):
         Certificate.from_json(json.dumps(json.loads(data), indent=1).encode())
+
+
+def test_a_receipt_on_a_contract_no_trust_root_lists_is_not_trusted(
+    anchored: tuple[Certificate, bytes], home: Home, provider: NodeLikeProvider
+) -> None:
+    """Anyone can deploy a contract that says anything: its receipts are never asked."""
+    _, data = anchored
+    [receipt] = Certificate.from_json(data).anchors
+    asked: list[object] = []
+
+    def chain_for(anchor: object) -> None:
+        asked.append(anchor)
+
+    other = [(receipt.anchor.chain, "0x" + "11" * 20)]
+    offline = check(data, home.log_signer.verifier, trusted_chains=other)
+    chain_row = offline.checks[-1]
+    assert (chain_row.name, chain_row.status) == ("chain", "skipped")
+    assert (
+        chain_row.detail.startswith("not trusted") and receipt.anchor.contract in chain_row.detail
+    )
+    online = check(data, home.log_signer.verifier, trusted_chains=[], chain_for=chain_for)
+    assert not online.ok and asked == []
+    assert [(c.name, c.status) for c in online.checks][-2:] == [
+        ("chain", "skipped"),
+        ("chain", "failed"),
+    ]
+    trusted = check(data, home.log_signer.verifier, chain_for=readers(provider))
+    assert trusted.ok

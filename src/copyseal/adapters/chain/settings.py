@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from copyseal.adapters.keystore import write_private_file
+from copyseal.core.anchor import checksum_address
 from copyseal.errors import InvalidInput, MalformedDocument
 
 KEY_FILE = "chain.key"
@@ -119,6 +120,19 @@ def load_chain_settings(
     settings = ChainSettings(**values)
     key = load_private_key(home, env)
     return replace(settings, private_key=key) if key else settings
+
+
+def anchoring_contract(
+    config: Mapping[str, Any], env: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
+    """The (CAIP-2 chain, EIP-55 contract) the home anchors on, None if it names none."""
+    env = os.environ if env is None else env
+    section = chain_section(config)
+    contract = env.get(ENV["contract_address"]) or section.get("contract_address")
+    chain_id = env.get(ENV["chain_id"]) or section.get("chain_id")
+    if not contract or chain_id is None:
+        return None
+    return f"eip155:{_int(chain_id, 'chain_id')}", checksum_address(str(contract))
 
 
 def load_confirmations(config: Mapping[str, Any], env: Mapping[str, str] | None = None) -> int:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from copyseal.domain.anchors import AnchorStore
-from copyseal.domain.log import LogStore
-from copyseal.domain.stores import Stores
 from copyseal.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from copyseal.domain.anchors import AnchorStore
+    from copyseal.domain.log import LogStore
+    from copyseal.domain.stores import Stores
 
 DEFAULT_URL = "sqlite:///copyseal.db"
 SCHEMES = ("sqlite",)
@@ -46,6 +49,13 @@ class StoreUrl:
             )
         relative = parts.path[1:]
         return cls(parts.scheme, Path(relative) if relative.startswith("/") else base / relative)
+
+
+def check_adapters(url: str) -> None:
+    """Raise ImportError now if the adapters for ``url`` cannot be imported (an extra not
+    installed), before a caller writes anything it would then leave half-made."""
+    StoreUrl.parse(url, base=Path("."))
+    import copyseal.adapters.storage.folds_sqlite  # noqa: F401  (numpy: copyseal[registry])
 
 
 def open_log(url: str, *, base: Path, background_checkpoints: bool = False) -> LogStore:
@@ -76,6 +86,8 @@ def open_stores(url: str, *, base: Path, background_checkpoints: bool = False) -
     )
 
     log = open_log(url, base=base, background_checkpoints=background_checkpoints)
+    from copyseal.domain.stores import Stores
+
     path = StoreUrl.parse(url, base=base).path
     return Stores(
         log=log,
