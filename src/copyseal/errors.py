@@ -148,9 +148,9 @@ class UntrustedLog(VerificationError):
     title = "Log key not trusted"
     hint = (
         "Get the log's verifier key from its operator, or from its "
-        "/.well-known/copyseal/trust.json (`copyseal trust import URL`); check its key ID, "
-        "then `copyseal trust add-log VKEY`, or pass it once with --log-key."
+        "/.well-known/copyseal/trust.json, and check its key ID before trusting it."
     )
+    remedy = "trust-log-key"
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message, check="log", **details)
@@ -162,7 +162,8 @@ class ForeignLog(VerificationError):
 
     exit_code = 12
     title = "Certificate from another log"
-    hint = "Pass that log's verifier key with --log-key to verify it against its own log."
+    hint = "Verify it against that log's own verifier key, if you have reason to trust it."
+    remedy = "other-log-key"
 
 
 class ConflictError(CopysealError):

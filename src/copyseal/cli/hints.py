@@ -16,6 +16,19 @@ HINTS = {
     "known-key": (
         "List the keys with `copyseal keys list`, or create one with `copyseal keys new NAME`."
     ),
+    "trust-log-key": (
+        "Get the log's verifier key from its operator, or from its "
+        "/.well-known/copyseal/trust.json (`copyseal trust import URL`); check its key ID, "
+        "then `copyseal trust add-log VKEY`, or pass it once with --log-key."
+    ),
+    "other-log-key": (
+        "Pass that log's verifier key with --log-key to verify it against its own log."
+    ),
+    "look-alike-log": (
+        "Do not trust the certificate's key because its name matches: anyone can run a log "
+        "under any name. If that log really changed its key, get the new key from its "
+        "operator and add it with `copyseal trust add-log`."
+    ),
 }
 
 

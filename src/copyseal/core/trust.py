@@ -245,8 +245,9 @@ def foreign_log_error(seen: NoteVerifier, trusted: Sequence[NoteVerifier]) -> Fo
             hint=(
                 "Do not trust the certificate's key because its name matches: anyone can "
                 "run a log under any name. If that log really changed its key, get the new "
-                "key from its operator and add it with `copyseal trust add-log`."
+                "key from its operator and add it to the trust root."
             ),
+            remedy="look-alike-log",
             **details,
         )
     names = " or ".join(f"{t.name!r} (key ID {t.key_id.hex()})" for t in trusted)

@@ -88,6 +88,12 @@ HINTS = {
     ),
     "smaller-content": "This service's operator sets the size limit; send a smaller file.",
     "known-key": "Use a key this account controls: link it on the dashboard first.",
+    "trust-log-key": (
+        "This service vouches only for the logs its trust root lists "
+        "(/.well-known/copyseal/trust.json). Get that log's key from its operator, check its "
+        "key ID, and verify the certificate with a verifier that trusts it."
+    ),
+    "other-log-key": "Verify it against its own log, with a verifier that trusts that log.",
 }
 """The service's wording of each error ``remedy`` (``errors.py``): never a command-line flag."""
 
