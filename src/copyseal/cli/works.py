@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +27,6 @@ from copyseal.cli.common import (
     read_file,
     run,
 )
-from copyseal.core.claims import Claim
 from copyseal.errors import CopysealError, InvalidInput
 
 # Registering and searching need copyseal[registry] (numpy, fingerprints, media decoding):
@@ -65,11 +62,6 @@ def read_inputs(
             media_type += "; charset=utf-8"
         works.append(WorkInput(content, media_type, str(path), title))
     return works
-
-
-def _given(fields: list[dict[str, Any]], works: object) -> list[dict[str, Any]]:
-    """A fingerprinter whose results were computed ahead."""
-    return fields
 
 
 def _row(
@@ -129,91 +121,38 @@ def register(
     --derivative-of or --dispute. Your own edited versions are accepted and linked."""
 
     def action() -> dict[str, Any]:
-        from copyseal.services.creator import (
-            prepare_dispute_claim,
-            prepare_private_claims,
-            prepare_register_claims,
-        )
-        from copyseal.services.parallel import WorkerPool
+        from copyseal.services.batch import Batches, Declared
 
         if dispute is not None and (private or derivative_of or not reason):
             raise InvalidInput("--dispute needs --reason, and goes without --private or lineage")
         if private and derivative_of:
             raise InvalidInput("a private registration publishes no lineage")
+        declared = Declared(
+            derivative_of=derivative_of, dispute=dispute, reason=reason, private=private
+        )
         if jobs is not None:
             workers = jobs
         else:
             workers = default_workers() if len(files or []) >= PARALLEL_WORKS else 1
         with open_registry(home, workers=workers) as (opened, node):
-            registry = node.registry
             signer = opened.keys.load(key, passphrase())
             works = read_inputs(files or [], text, title, opened.max_content_bytes)
-            limit = opened.max_content_bytes
-
-            def batches() -> Iterator[tuple[list[WorkInput], list[bytes | None], list[Claim]]]:
-                """(works, salts, claims) to register, CHUNK works at a time."""
-                if dispute is not None:
-                    if len(works) != 1:
-                        raise InvalidInput("a dispute concerns exactly one work")
-                    claim = prepare_dispute_claim(
-                        works[0],
-                        signer,
-                        disputed=dispute,
-                        reason=reason or "",
-                        clock=now,
-                        random_bytes=os.urandom,
-                        max_bytes=limit,
-                    )
-                    yield works, [None], [claim]
-                    return
-                chunks = [works[i : i + CHUNK] for i in range(0, len(works), CHUNK)]
-                if private:
-                    pairs = prepare_private_claims(
-                        works, signer, clock=now, random_bytes=os.urandom, max_bytes=limit
-                    )
-                    for i, chunk in enumerate(chunks):
-                        part = pairs[i * CHUNK : (i + 1) * CHUNK]
-                        yield chunk, [s for _, s in part], [c for c, _ in part]
-                    return
-                pool = next((p for p in registry.policies if isinstance(p, WorkerPool)), None)
-                if pool is None:  # all fingerprinted first: a bad work stops the whole batch
-                    claims = prepare_register_claims(
-                        works,
-                        signer,
-                        clock=now,
-                        random_bytes=os.urandom,
-                        max_bytes=limit,
-                        derivative_of=derivative_of,
-                    )
-                    for i, chunk in enumerate(chunks):
-                        yield chunk, [None] * len(chunk), claims[i * CHUNK : (i + 1) * CHUNK]
-                    return
-                # Worker processes fingerprint and check the next chunk while this one is
-                # registered: a bad work stops the batch at its chunk.
-                ahead = pool.fingerprints_ahead(
-                    [(w.content, w.media_type) for w in c] for c in chunks
-                )
-                for chunk, fields in zip(chunks, ahead, strict=True):
-                    claims = prepare_register_claims(
-                        chunk,
-                        signer,
-                        clock=now,
-                        random_bytes=os.urandom,
-                        max_bytes=limit,
-                        derivative_of=derivative_of,
-                        fingerprints=partial(_given, fields),
-                    )
-                    yield chunk, [None] * len(chunk), claims
-
+            batches = Batches(
+                registry=node.registry,
+                clock=now,
+                random_bytes=os.urandom,
+                max_bytes=opened.max_content_bytes,
+                chunk=CHUNK,
+            )
             out_dir.mkdir(parents=True, exist_ok=True)
             rows: list[dict[str, Any]] = []
             first_error: CopysealError | None = None
             with Progress(console=err, disable=len(works) < 50 or as_json) as bar:
                 task = bar.add_task("registering", total=len(works))
                 try:
-                    for chunk, salts, claims in batches():
-                        outcomes = registry.register(claims, [w.content for w in chunk])
-                        for work, salt, outcome in zip(chunk, salts, outcomes, strict=True):
+                    for prepared, outcomes in batches.register(works, signer, declared):
+                        done = zip(prepared.works, prepared.salts, outcomes, strict=True)
+                        for work, salt, outcome in done:
                             rows.append(_row(work, salt, outcome, out_dir))
                             if isinstance(outcome, CopysealError):
                                 first_error = first_error or outcome
@@ -238,7 +177,7 @@ def register(
                     out.print(f"  [dim]hint:[/] {row['error']['hint']}")
                 continue
             note = "" if row["created"] else "  (already registered)"
-            if row["kind"] == "dispute":
+            if dispute is not None:
                 note += f"  (dispute of {dispute} logged; the earlier work is untouched)"
             out.print(f"{row['work_id']}  {row['source']}  → {row['certificate']}{note}")
             if "salt" in row:

@@ -25,14 +25,13 @@ from copyseal.core.encoding import jcs
 from copyseal.domain.accounts import Account
 from copyseal.errors import CopysealError, InvalidInput, Unauthenticated
 from copyseal.services.accounts import Accounts
+from copyseal.services.batch import Batches
 from copyseal.services.creator import (
     TEXT_MEDIA_TYPE,
     WorkInput,
     check_work,
-    prepare_register_claims,
 )
-from copyseal.services.fingerprints import fingerprint_fields
-from copyseal.services.registry import Clock, Registration, Registry, claim_fault
+from copyseal.services.registry import Clock, Registration, Registry
 
 # A log leaf must fit the uint16 length prefix of a tlog-tiles entry bundle (65,535 bytes);
 # a claim of 16 KiB leaves ample room for the leaf's envelope.
@@ -151,23 +150,13 @@ class Submissions:
             signer = self.accounts.custodial_signer(account)
         except CopysealError as exc:
             return [exc] * len(works)
-        out: list[Claim | CopysealError | None] = [None] * len(works)
-        fields: list[dict[str, Any]] = []
-        good: list[int] = []
-        for i, work in enumerate(works):
-            try:
-                fields.append(fingerprint_fields(work.content, work.media_type))
-                good.append(i)
-            except Exception as exc:
-                out[i] = claim_fault(exc, "fingerprint")
-        claims = prepare_register_claims(
-            [works[i] for i in good],
-            signer,
+        batches = Batches(
+            registry=self.registry,
             clock=self.clock,
             random_bytes=self.random_bytes,
             max_bytes=self.max_content_bytes,
-            fingerprints=lambda _: fields,
+            chunk=max(1, len(works)),
         )
-        for i, claim in zip(good, claims, strict=True):
-            out[i] = claim
-        return [o for o in out if o is not None]
+        return [
+            c for chunk in batches.prepare(works, signer, each_alone=True) for c in chunk.claims
+        ]
