@@ -47,7 +47,7 @@ def read_bounded(response: httpx.Response, url: str, max_bytes: int) -> bytes:
             f"{url} sent Content-Encoding {encoding!r}, which was not asked for"
         )
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > raw_bound(max_bytes):
+    if declared.isascii() and declared.isdigit() and int(declared) > raw_bound(max_bytes):
         raise too_large
     inflate = zlib.decompressobj(zlib.MAX_WBITS | 16) if encoding == "gzip" else None
     out, sent = bytearray(), 0

@@ -44,7 +44,7 @@ def _check_status(response: httpx.Response, url: str) -> None:
         retry = response.headers.get("retry-after", "5").strip()
         raise Unavailable(
             f"{url} answered {response.status_code}",
-            retry_after=float(retry) if retry.isdigit() else 5.0,
+            retry_after=float(retry) if retry.isascii() and retry.isdigit() else 5.0,
         )
     if response.status_code != 200:
         raise CopysealError(f"{url} answered {response.status_code}")

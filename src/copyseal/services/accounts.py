@@ -321,7 +321,8 @@ class Accounts:
         """The challenge this server issued to ``account`` for ``did``, if unexpired."""
         expires_text, _, rest = challenge.partition(".")
         nonce, _, mac = rest.partition(".")
-        if not (expires_text.isdigit() and len(expires_text) <= 12 and nonce and mac):
+        well_formed = challenge.isascii() and expires_text.isdigit() and nonce and mac
+        if not (well_formed and len(expires_text) <= 11):
             raise SignatureError("the link challenge is malformed", check="challenge")
         expires = int(expires_text)
         expected = self._link_mac(account, did, expires, nonce)

@@ -152,6 +152,8 @@ def test_a_challenge_is_bound_to_its_account_key_and_expiry(accounts: Accounts) 
         (alice, KEY.did, f"{int(expires) + 3600}.{nonce}.{mac}"),  # a later expiry
         (alice, KEY.did, f"{expires}.{nonce}.{mac[:-2]}xé"),  # a forged MAC
         (alice, KEY.did, "not a challenge"),
+        (alice, KEY.did, f"{expires}.{nonce}\ud800.{mac}"),  # not ASCII, not even UTF-8
+        (alice, KEY.did, f"١٢٣.{nonce}.{mac}"),  # digits, but not ASCII ones
     ]
     for account, did, challenge in cases:
         with pytest.raises(VerificationError) as caught:
