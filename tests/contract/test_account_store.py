@@ -9,7 +9,7 @@ import pytest
 
 from copyseal.adapters.storage.accounts import SqliteAccountStore
 from copyseal.adapters.storage.sqlite import SqliteLogStore
-from copyseal.domain.accounts import AccountKey, AccountStore, Session
+from copyseal.domain.accounts import AccountKey, AccountStore, Session, Throttle
 from copyseal.errors import ConflictError
 
 T0 = "2026-11-01T00:00:00.000Z"
@@ -70,3 +70,32 @@ def test_tokens_belong_to_their_account(store: AccountStore) -> None:
     assert not store.delete_token(b.id, token.id)
     assert store.delete_token(a.id, token.id)
     assert store.token(b"\x03" * 32) is None
+
+
+def test_attempts_are_counted_per_scope_and_key_in_windows(store: AccountStore) -> None:
+    t1, t2, t3 = (f"2026-11-01T00:0{m}:00.000Z" for m in (1, 2, 3))
+    assert store.throttle("login", "alice") is None
+    assert store.count_attempt("login", "alice", T0, "2026-10-31T00:00:00.000Z").count == 1
+    assert store.count_attempt("login", "alice", t1, "2026-10-31T00:00:00.000Z") == Throttle(
+        2, T0, t1
+    )
+    assert store.count_attempt("signup", "alice", t1, T0).count == 1
+    assert store.throttle("login", "bob") is None
+    # A count that began at or before the window's start begins again.
+    assert store.count_attempt("login", "alice", t2, T0) == Throttle(1, t2, t2)
+    store.clear_throttle("login", "alice")
+    assert store.throttle("login", "alice") is None
+    assert store.throttle("signup", "alice") == Throttle(1, t1, t1)
+    assert store.delete_throttles_before(t3) == 1
+    assert store.throttle("signup", "alice") is None
+
+
+def test_a_link_challenge_is_used_once_until_it_expires(store: AccountStore) -> None:
+    later = "2026-11-01T00:10:00.000Z"
+    assert store.use_link_challenge(b"c" * 32, later, T0)
+    assert not store.use_link_challenge(b"c" * 32, later, T0)
+    assert store.use_link_challenge(b"d" * 32, later, T0)
+    # Expired records are dropped; their challenges are refused by their expiry anyway.
+    assert store.use_link_challenge(
+        b"c" * 32, "2026-11-01T00:20:00.000Z", "2026-11-01T00:11:00.000Z"
+    )

@@ -31,8 +31,10 @@ FIXTURE = Path(__file__).resolve().parents[1] / "vectors" / "future-log"
 runner = CliRunner()
 
 
-def _fetch(path: str) -> bytes:
-    return (FIXTURE / path).read_bytes()
+def _fetch(path: str, max_bytes: int = 1 << 20) -> bytes:
+    data = (FIXTURE / path).read_bytes()
+    assert len(data) <= max_bytes
+    return data
 
 
 def _log_key() -> NoteVerifier:

@@ -15,9 +15,10 @@ transport error, timeout              Unavailable (``retry_after``)
                                       ContentTooLarge / VerificationError
 ====================================  ===============================================
 
-Responses are read up to a bound. With ``witness=`` the lines are filtered to that key and
-verified against the checkpoint; without it the caller must verify them (the protocol's
-rule: ignore lines from unknown keys).
+Responses are read up to a bound (64 KiB, as sent and as decoded: ``http_body``). With
+``witness=`` the lines are filtered to that key and verified against the checkpoint;
+without it the caller must verify them (the protocol's rule: ignore lines from unknown
+keys).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from copyseal.adapters.http_body import ACCEPT_ENCODING, read_bounded
 from copyseal.core.encoding import parse_json
 from copyseal.core.note import ALG_COSIGNATURE_V1, Note, NoteSignature, NoteVerifier, verify_note
 from copyseal.domain.witness import SIZE_CONTENT_TYPE, build_add_checkpoint_body, decode_size_body
@@ -90,16 +92,17 @@ def request_cosignature(
 def _post(
     http: httpx.Client, endpoint: str, body: bytes, timeout: float
 ) -> tuple[int, str, str | None, bytes]:
-    headers = {"Content-Type": "text/plain; charset=utf-8"}
+    headers = {"Content-Type": "text/plain; charset=utf-8", "Accept-Encoding": ACCEPT_ENCODING}
     try:
         with http.stream("POST", endpoint, content=body, headers=headers, timeout=timeout) as rsp:
-            data = bytearray()
-            for chunk in rsp.iter_bytes():
-                data += chunk
-                if len(data) > MAX_RESPONSE_BYTES:
-                    raise MalformedDocument(f"the witness at {endpoint} sent an oversized reply")
+            try:
+                data = read_bounded(rsp, endpoint, MAX_RESPONSE_BYTES)
+            except ContentTooLarge as exc:
+                raise MalformedDocument(
+                    f"the witness at {endpoint} sent an oversized reply"
+                ) from exc
             content_type = rsp.headers.get("content-type", "")
-            return rsp.status_code, content_type, rsp.headers.get("retry-after"), bytes(data)
+            return rsp.status_code, content_type, rsp.headers.get("retry-after"), data
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise InvalidInput(f"{endpoint} is not a witness URL: {exc}") from exc
     except httpx.TransportError as exc:

@@ -10,12 +10,17 @@ log only knows keys (``did:key``). An account *controls* a key in one of two way
 
 A key belongs to at most one account. Every adapter must pass
 ``tests/contract/test_account_store.py``.
+
+The store also counts attempts (``Throttle``), so that limits on password guessing and on
+sign-up hold across every worker process that shares it, and remembers the link challenges
+already used until they expire.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from copyseal.core.encoding import jcs
@@ -24,6 +29,19 @@ from copyseal.errors import InvalidInput
 CUSTODIAL = "custodial"
 LINKED = "linked"
 LINK_PURPOSE = "account-link"
+
+# Password log-in for one username: the first failures are free; then each failure shuts
+# log-in for twice as long as the last, from one minute up to at most fifteen. A success
+# clears the count, and a count older than a day starts again.
+LOGIN_FREE_FAILURES = 5
+LOGIN_FIRST_LOCK = timedelta(minutes=1)
+LOGIN_MAX_LOCK = timedelta(minutes=15)
+LOGIN_WINDOW = timedelta(days=1)
+# Sign-up attempts per client address, counted in fixed windows.
+SIGNUP_ATTEMPTS = 10
+SIGNUP_WINDOW = timedelta(hours=1)
+# A link challenge is good for this long, and once.
+LINK_TTL = timedelta(minutes=10)
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
@@ -65,6 +83,23 @@ class ApiToken:
     created_at: str
 
 
+@dataclass(frozen=True)
+class Throttle:
+    """Attempts counted under one key since ``first_at``; the last one at ``last_at``."""
+
+    count: int
+    first_at: str
+    last_at: str
+
+
+def login_lock(failures: int) -> timedelta:
+    """How long password log-in stays shut after ``failures`` failures in a row."""
+    if failures < LOGIN_FREE_FAILURES:
+        return timedelta(0)
+    doublings = min(failures - LOGIN_FREE_FAILURES, 16)
+    return min(LOGIN_FIRST_LOCK * (1 << doublings), LOGIN_MAX_LOCK)
+
+
 def normalise_username(username: str) -> str:
     """Usernames are case-insensitive: 3 to 32 of a-z, 0-9, '_', '.', '-'."""
     name = username.strip().lower()
@@ -83,13 +118,24 @@ def check_password(password: str) -> None:
         )
 
 
-def link_message(*, log_origin: str, username: str, did: str, challenge: str) -> bytes:
+def link_message(
+    *, log_origin: str, username: str, did: str, challenge: str, expires_at: str
+) -> bytes:
     """The bytes a key signs (purpose ``account-link``) to prove it belongs to an account.
 
     Naming the log and the account means a proof made for one account, or for another
-    registry, cannot be replayed to link the key elsewhere.
+    registry, cannot be replayed to link the key elsewhere; the challenge (fresh, expiring,
+    single use) means it cannot be replayed here either.
     """
-    return jcs({"account": username, "challenge": challenge, "did": did, "log": log_origin})
+    return jcs(
+        {
+            "account": username,
+            "challenge": challenge,
+            "did": did,
+            "expires_at": expires_at,
+            "log": log_origin,
+        }
+    )
 
 
 class KeySealer(Protocol):
@@ -137,6 +183,24 @@ class AccountStore(Protocol):
 
     def delete_token(self, account_id: int, token_id: int) -> bool:
         """Delete one of the account's tokens; False when it has no such token."""
+        ...
+
+    def count_attempt(self, scope: str, key: str, at: str, window_start: str) -> Throttle:
+        """Count one attempt under (scope, key), atomically, and return the new count. A
+        count whose ``first_at`` is at or before ``window_start`` starts again here."""
+        ...
+
+    def throttle(self, scope: str, key: str) -> Throttle | None: ...
+
+    def clear_throttle(self, scope: str, key: str) -> None: ...
+
+    def delete_throttles_before(self, last_at: str) -> int:
+        """Forget counts whose last attempt is before ``last_at``."""
+        ...
+
+    def use_link_challenge(self, challenge_id: bytes, expires_at: str, now: str) -> bool:
+        """Record a link challenge as used until ``expires_at``; False if it already was.
+        Records that expired before ``now`` are dropped."""
         ...
 
     def close(self) -> None: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ from copyseal.core.encoding import b64url_encode
 from copyseal.domain.accounts import LINK_PURPOSE, Account, AccountKey, ApiToken
 from copyseal.server.api_works import page_body
 from copyseal.server.deps import Services, api_account, services
-from copyseal.server.ratelimit import limited_route
+from copyseal.server.ratelimit import client_key, limited_route
 from copyseal.services.works import MAX_PAGE
 
 auth = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=limited_route("auth"))
@@ -41,6 +41,7 @@ class TokenRequest(BaseModel):
 class LinkKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
     did: str = Field(..., max_length=100)
+    challenge: str = Field(..., max_length=100, description="From GET /keys/link.")
     signature: str = Field(..., max_length=200, description="base64url Ed25519 signature.")
 
 
@@ -60,17 +61,32 @@ def account_body(svc: Services, account: Account) -> dict[str, Any]:
     }
 
 
+def sign_up_client(request: Request) -> str | None:
+    """The address a sign-up is counted against, or None when rate limits are off."""
+    return client_key(request) if request.app.state.limiter.enabled else None
+
+
 @auth.post("/accounts", status_code=201, summary="Sign up")
-async def sign_up(body: SignUp, svc: Services = Depends(services)) -> dict[str, Any]:
+async def sign_up(
+    body: SignUp, request: Request, svc: Services = Depends(services)
+) -> dict[str, Any]:
+    """A taken username is a 409. Each client address may try 10 sign-ups an hour (429
+    after that, with Retry-After), whether the names were free or taken."""
     account = await run_in_threadpool(
-        svc.accounts.sign_up, body.username, body.password, custodial=body.custodial
+        svc.accounts.sign_up,
+        body.username,
+        body.password,
+        custodial=body.custodial,
+        client=sign_up_client(request),
     )
     return account_body(svc, account)
 
 
 @auth.post("/tokens", status_code=201, summary="Get an API token with a password")
 async def create_token(body: TokenRequest, svc: Services = Depends(services)) -> dict[str, Any]:
-    """The token is in the answer once; keep it secret, like a password."""
+    """The token is in the answer once; keep it secret, like a password. After 5 failed
+    attempts for a username, log-in for it pauses (429 with Retry-After) for a time that
+    doubles from 1 minute up to 15."""
     account = await run_in_threadpool(svc.accounts.check_password, body.username, body.password)
     token, secret = svc.accounts.create_token(account, body.name)
     return {**token_body(token), "token": secret}
@@ -129,13 +145,17 @@ def link_message(
     account: Account = Depends(api_account),
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
-    """Sign ``message`` (the bytes, base64url) with the key, for purpose ``account-link``."""
-    message = svc.accounts.link_message(account, did)
+    """Sign ``message`` (the bytes, base64url) with the key, for purpose ``account-link``,
+    then POST the signature with ``challenge`` before ``expires_at`` (10 minutes). Each
+    challenge links once."""
+    issued = svc.accounts.link_challenge(account, did)
     return {
         "did": did,
         "purpose": LINK_PURPOSE,
-        "message": b64url_encode(message),
-        "text": message.decode(),
+        "challenge": issued.challenge,
+        "expires_at": issued.expires_at,
+        "message": b64url_encode(issued.message),
+        "text": issued.message.decode(),
     }
 
 
@@ -143,4 +163,5 @@ def link_message(
 def link(
     body: LinkKey, account: Account = Depends(api_account), svc: Services = Depends(services)
 ) -> dict[str, Any]:
-    return key_body(svc.accounts.link_key(account, body.did, body.signature))
+    """An expired, foreign or already used challenge is a 422 (``check``: ``challenge``)."""
+    return key_body(svc.accounts.link_key(account, body.did, body.challenge, body.signature))

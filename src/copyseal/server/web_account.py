@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from copyseal.errors import CopysealError, Unauthenticated
+from copyseal.errors import CopysealError, RateLimited, Unauthenticated
+from copyseal.server.api_account import sign_up_client
 from copyseal.server.deps import (
     SESSION_COOKIE,
     Caller,
@@ -45,6 +46,12 @@ def login_page(request: Request, next: str | None = Query(None, max_length=200))
     return render(request, "login.html", {"nav": "login", "next": _next(next)})
 
 
+def _retry_after(exc: CopysealError) -> dict[str, str]:
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(max(1, round(exc.retry_after)))}
+    return {}
+
+
 def _session_response(request: Request, svc: Services, token: str, target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
     max_age = int(svc.accounts.session_ttl.total_seconds())
@@ -64,11 +71,17 @@ async def signup(
     verify_csrf(request, svc, Caller(), csrf)
     try:
         await run_in_threadpool(
-            svc.accounts.sign_up, username, password, custodial=custody == "custodial"
+            svc.accounts.sign_up,
+            username,
+            password,
+            custodial=custody == "custodial",
+            client=sign_up_client(request),
         )
     except CopysealError as exc:
         context = {"nav": "signup", "error": exc.message, "username": username, "custody": custody}
-        return render(request, "signup.html", context, status=exc.http_status)
+        return render(
+            request, "signup.html", context, status=exc.http_status, headers=_retry_after(exc)
+        )
     grant = await run_in_threadpool(svc.accounts.log_in, username, password)
     return _session_response(request, svc, grant.token, "/dashboard?welcome=1")
 
@@ -85,9 +98,12 @@ async def login(
     verify_csrf(request, svc, Caller(), csrf)
     try:
         grant = await run_in_threadpool(svc.accounts.log_in, username, password)
-    except Unauthenticated as exc:
-        context = {"nav": "login", "error": exc.message, "username": username, "next": next}
-        return render(request, "login.html", context, status=401)
+    except (Unauthenticated, RateLimited) as exc:
+        message = f"{exc.message}. {exc.hint}" if isinstance(exc, RateLimited) else exc.message
+        context = {"nav": "login", "error": message, "username": username, "next": next}
+        return render(
+            request, "login.html", context, status=exc.http_status, headers=_retry_after(exc)
+        )
     return _session_response(request, svc, grant.token, _next(next))
 
 
@@ -193,8 +209,15 @@ def link_page(
 ) -> HTMLResponse:
     caller = _account(request)
     assert caller.account is not None
-    message = svc.accounts.link_message(caller.account, did).decode() if did else None
-    return render(request, "link.html", {"nav": "dashboard", "did": did, "message": message})
+    issued = svc.accounts.link_challenge(caller.account, did) if did else None
+    context = {
+        "nav": "dashboard",
+        "did": did,
+        "message": issued.message.decode() if issued else None,
+        "challenge": issued.challenge if issued else None,
+        "expires_at": issued.expires_at if issued else None,
+    }
+    return render(request, "link.html", context)
 
 
 @forms.post("/dashboard/keys/link")
@@ -202,11 +225,12 @@ def link_key(
     request: Request,
     csrf: str = Form(""),
     did: str = Form("", max_length=100),
+    challenge: str = Form("", max_length=100),
     signature: str = Form("", max_length=200),
     svc: Services = Depends(services),
 ) -> Response:
     caller = _account(request)
     verify_csrf(request, svc, caller, csrf)
     assert caller.account is not None
-    svc.accounts.link_key(caller.account, did.strip(), signature.strip())
+    svc.accounts.link_key(caller.account, did.strip(), challenge.strip(), signature.strip())
     return RedirectResponse("/dashboard#keys", status_code=303)

@@ -20,7 +20,7 @@ import struct
 
 from copyseal.core.encoding import parse_json
 from copyseal.domain.log import LogStore
-from copyseal.errors import CopysealError, NotFound
+from copyseal.errors import CopysealError, MalformedDocument, NotFound
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -59,6 +59,29 @@ def parse_tile_path(path: str) -> tuple[int, int | None]:
     if encode_tile_index(index) != "/".join([*parts[:-1], match.group(1)]):
         raise not_found
     return index, width
+
+
+def bundle_bound(width: int) -> int:
+    """The most bytes an entry bundle of ``width`` leaves can hold: each leaf's length is a
+    uint16, so a leaf is at most 65,535 bytes, whatever a registry admits today."""
+    return width * (2 + MAX_ENTRY_BYTES)
+
+
+def parse_bundle(data: bytes, count: int) -> list[bytes]:
+    """Split a tlog-tiles entry bundle into exactly ``count`` leaves."""
+    leaves, pos = [], 0
+    while pos < len(data):
+        if pos + 2 > len(data):
+            raise MalformedDocument("entry bundle is truncated")
+        (length,) = struct.unpack(">H", data[pos : pos + 2])
+        leaf = data[pos + 2 : pos + 2 + length]
+        if len(leaf) != length:
+            raise MalformedDocument("entry bundle is truncated")
+        leaves.append(leaf)
+        pos += 2 + length
+    if len(leaves) != count:
+        raise MalformedDocument(f"entry bundle holds {len(leaves)} entries, not {count}")
+    return leaves
 
 
 def tile_path(level: int | str, index: int, width: int | None = None) -> str:

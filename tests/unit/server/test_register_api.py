@@ -223,13 +223,14 @@ def test_linking_a_self_custody_key_lets_the_account_submit_its_claims(
     message = base64.urlsafe_b64decode(challenge.json()["message"] + "==")
     # A signature by another key over the same message does not link KEY_A.
     wrong = base64.urlsafe_b64encode(KEY_B.sign("account-link", message)).decode().rstrip("=")
+    issued = {"did": KEY_A.did, "challenge": challenge.json()["challenge"]}
     bad = client.post(
-        "/api/v1/account/keys/link", json={"did": KEY_A.did, "signature": wrong}, headers=auth
+        "/api/v1/account/keys/link", json={**issued, "signature": wrong}, headers=auth
     )
     assert_problem(bad, 422, "verification-error")
     right = base64.urlsafe_b64encode(KEY_A.sign("account-link", message)).decode().rstrip("=")
     linked = client.post(
-        "/api/v1/account/keys/link", json={"did": KEY_A.did, "signature": right}, headers=auth
+        "/api/v1/account/keys/link", json={**issued, "signature": right}, headers=auth
     )
     assert linked.status_code == 201, linked.text
     response = client.post(
@@ -248,7 +249,9 @@ def test_linking_a_self_custody_key_lets_the_account_submit_its_claims(
         .rstrip("=")
     )
     clash = client.post(
-        "/api/v1/account/keys/link", json={"did": KEY_A.did, "signature": proof}, headers=other_auth
+        "/api/v1/account/keys/link",
+        json={"did": KEY_A.did, "challenge": msg.json()["challenge"], "signature": proof},
+        headers=other_auth,
     )
     assert_problem(clash, 409, "conflict-error")
 

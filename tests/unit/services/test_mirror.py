@@ -10,8 +10,10 @@ import pytest
 
 from copyseal.adapters.home import Home
 from copyseal.adapters.storage.sqlite import SqliteLogStore
+from copyseal.core import merkle
 from copyseal.core.keys import Signer
-from copyseal.errors import InconsistencyError, NotFound
+from copyseal.core.note import open_checkpoint
+from copyseal.errors import CopysealError, InconsistencyError, NotFound
 from copyseal.services.audit import audit_log
 from copyseal.services.creator import WorkInput, prepare_register_claims
 from copyseal.services.mirror import Fetch, Mirror
@@ -38,15 +40,23 @@ def add(registry: Registry, prefix: str, n: int, seed: int) -> None:
 
 
 def fetcher(registry: Registry) -> Fetch:
+    """The log's tiles, as `copyseal serve` publishes them, each held to the mirror's bound."""
     tiles = LogTiles(registry.store)
 
-    def fetch(path: str) -> bytes:
+    def read(path: str) -> bytes:
         if path == "checkpoint":
             return registry.latest_checkpoint().encode()
-        prefix = "tile/entries/"
-        if not path.startswith(prefix):
-            raise NotFound(path)
-        return tiles.entries(*parse_tile_path(path[len(prefix) :]))
+        level, _, rest = path.removeprefix("tile/").partition("/")
+        if level == "entries":
+            return tiles.entries(*parse_tile_path(rest))
+        if level.isdigit():
+            return tiles.tile(int(level), *parse_tile_path(rest))
+        raise NotFound(path)
+
+    def fetch(path: str, max_bytes: int) -> bytes:
+        data = read(path)
+        assert len(data) <= max_bytes, f"{path}: {len(data)} bytes over the bound {max_bytes}"
+        return data
 
     return fetch
 
@@ -123,3 +133,94 @@ def test_an_entry_without_a_valid_claim_is_refused(
     with pytest.raises(InconsistencyError, match="entry 4"):
         Mirror(store=mirror_store, log=log.log_signer.verifier, fetch=fetcher(log)).sync()
     assert mirror_store.tree_size() == 0
+
+
+def forked_pair(tmp_path: Path, shared: int, held: int, more: int) -> tuple[Registry, Registry]:
+    """Two logs under one key that agree on their first ``shared`` entries; the honest one
+    has ``held`` entries, the other rewrote the rest of them and then grew by ``more``."""
+    honest, forked = make_log(tmp_path / "a"), make_log(tmp_path / "b")
+    for log in (honest, forked):
+        add(log, "shared", shared, seed=1)
+    add(honest, "honest", held - shared, seed=2)
+    add(forked, "rewritten", held - shared, seed=3)
+    add(forked, "more", more, seed=4)
+    assert honest.store.entries(0, shared) == forked.store.entries(0, shared)
+    return honest, forked
+
+
+def check_fork_evidence(details: dict[str, object], honest: Registry, forked: Registry) -> int:
+    """Check the report as a third party would: two signed checkpoints of one log, and one
+    index with a different entry proved under each root. Returns that index."""
+    verifier = honest.log_signer.verifier
+    mirrored, _ = open_checkpoint(str(details["mirrored_checkpoint"]).encode(), verifier)
+    remote, _ = open_checkpoint(str(details["remote_checkpoint"]).encode(), verifier)
+    index = int(str(details["index"]))
+    mirrored_leaf = str(details["mirrored_leaf"]).encode()
+    served_leaf = str(details["served_leaf"]).encode()
+    assert mirrored_leaf != served_leaf
+    for leaf, proof, checkpoint in (
+        (mirrored_leaf, details["mirrored_inclusion_proof"], mirrored),
+        (served_leaf, details["served_inclusion_proof"], remote),
+    ):
+        hashes = [bytes.fromhex(h) for h in proof]  # type: ignore[attr-defined]
+        merkle.verify_inclusion(
+            index, checkpoint.size, merkle.leaf_hash(leaf), hashes, checkpoint.root_hash
+        )
+    assert mirrored_leaf == honest.store.entries(index, index + 1)[0].leaf
+    assert served_leaf == forked.store.entries(index, index + 1)[0].leaf
+    return index
+
+
+@pytest.mark.parametrize(("held", "more"), [(256, 10), (300, 1), (300, 230), (600, 1)])
+def test_a_rewritten_full_tile_is_reported_as_a_fork_with_both_proofs(
+    tmp_path: Path, mirror_store: SqliteLogStore, held: int, more: int
+) -> None:
+    # Entry 100 sits in tile 0, which the first sync mirrored whole and a later sync never
+    # fetches again: only the root computed from the mirror's own hashes can catch it.
+    honest, forked = forked_pair(tmp_path, shared=100, held=held, more=more)
+    verifier = honest.log_signer.verifier
+    Mirror(store=mirror_store, log=verifier, fetch=fetcher(honest)).sync()
+    with pytest.raises(InconsistencyError, match="rewrote entry 100") as caught:
+        Mirror(store=mirror_store, log=verifier, fetch=fetcher(forked)).sync()
+    assert check_fork_evidence(caught.value.details, honest, forked) == 100
+    assert caught.value.details["mirrored_checkpoint"] == honest.latest_checkpoint()
+    assert mirror_store.tree_size() == held
+    # The honest log still mirrors on from there.
+    add(honest, "later", 3, seed=5)
+    assert Mirror(store=mirror_store, log=verifier, fetch=fetcher(honest)).sync().fetched == 3
+
+
+def test_tiles_that_contradict_the_remote_checkpoint_still_fail_the_sync(
+    tmp_path: Path, mirror_store: SqliteLogStore
+) -> None:
+    honest, forked = forked_pair(tmp_path, shared=100, held=256, more=10)
+    verifier = honest.log_signer.verifier
+    Mirror(store=mirror_store, log=verifier, fetch=fetcher(honest)).sync()
+    serve_forked = fetcher(forked)
+
+    def lying(path: str, max_bytes: int) -> bytes:
+        # The forked log's checkpoint, but the honest log's old hash tiles: no proof of
+        # which entry changed, and still no way past the root check.
+        if path.startswith("tile/0/000"):
+            return fetcher(honest)(path, max_bytes)[:max_bytes]
+        return serve_forked(path, max_bytes)
+
+    with pytest.raises(InconsistencyError, match="does not extend") as caught:
+        Mirror(store=mirror_store, log=verifier, fetch=lying).sync()
+    assert caught.value.details["remote_checkpoint"] == forked.latest_checkpoint()
+    assert "index" not in caught.value.details
+
+
+def test_a_damaged_mirror_is_not_blamed_on_the_log(
+    tmp_path: Path, mirror_store: SqliteLogStore
+) -> None:
+    log = make_log(tmp_path / "log")
+    add(log, "entry", 300, seed=1)
+    mirror = Mirror(store=mirror_store, log=log.log_signer.verifier, fetch=fetcher(log))
+    mirror.sync()
+    with sqlite3.connect(mirror_store.path) as db:
+        db.execute("UPDATE nodes SET hash = zeroblob(32) WHERE level = 8 AND idx = 0")
+    add(log, "more", 5, seed=2)
+    with pytest.raises(CopysealError, match="mirror's store") as caught:
+        mirror.sync()
+    assert not isinstance(caught.value, InconsistencyError)

@@ -3,6 +3,8 @@
 Same file as the log store, separate tables: the log's tables stay as they are, and the
 account tables can be dropped without touching a single log entry. Session and token
 secrets are stored only as SHA-256 hashes; custodial keys only sealed (``adapters.sealing``).
+Attempt counts (``throttles``) and used link challenges live here too, so every worker
+process sharing the file sees the same counts.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from copyseal.adapters.storage.sqlite_common import connect, translate
-from copyseal.domain.accounts import Account, AccountKey, ApiToken, Session
+from copyseal.domain.accounts import Account, AccountKey, ApiToken, Session, Throttle
 from copyseal.errors import ConflictError, CopysealError
 
 _SCHEMA = """
@@ -48,6 +50,20 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS api_tokens_account ON api_tokens (account_id);
+CREATE TABLE IF NOT EXISTS throttles (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS throttles_last ON throttles (last_at);
+CREATE TABLE IF NOT EXISTS used_link_challenges (
+    challenge_id BLOB PRIMARY KEY,
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS used_link_challenges_expiry ON used_link_challenges (expires_at);
 """
 
 
@@ -206,6 +222,49 @@ class SqliteAccountStore:
                 "DELETE FROM api_tokens WHERE id = ? AND account_id = ?", (token_id, account_id)
             )
             return cur.rowcount > 0
+
+    # -- attempt counts and used challenges ----------------------------------------------------
+
+    def count_attempt(self, scope: str, key: str, at: str, window_start: str) -> Throttle:
+        # One statement, so concurrent processes never lose a count between read and write;
+        # its row is fetched whole so the statement (and its write) ends here.
+        with self._db() as db:
+            rows = db.execute(
+                "INSERT INTO throttles (scope, key, count, first_at, last_at)"
+                " VALUES (?, ?, 1, ?, ?)"
+                " ON CONFLICT (scope, key) DO UPDATE SET"
+                " count = CASE WHEN first_at <= ? THEN 1 ELSE count + 1 END,"
+                " first_at = CASE WHEN first_at <= ? THEN excluded.first_at ELSE first_at END,"
+                " last_at = excluded.last_at"
+                " RETURNING count, first_at, last_at",
+                (scope, key, at, at, window_start, window_start),
+            ).fetchall()
+        return Throttle(*rows[0])
+
+    def throttle(self, scope: str, key: str) -> Throttle | None:
+        row = self._one(
+            "SELECT count, first_at, last_at FROM throttles WHERE scope = ? AND key = ?",
+            (scope, key),
+        )
+        return None if row is None else Throttle(*row)
+
+    def clear_throttle(self, scope: str, key: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM throttles WHERE scope = ? AND key = ?", (scope, key))
+
+    def delete_throttles_before(self, last_at: str) -> int:
+        with self._db() as db:
+            return db.execute("DELETE FROM throttles WHERE last_at < ?", (last_at,)).rowcount
+
+    def use_link_challenge(self, challenge_id: bytes, expires_at: str, now: str) -> bool:
+        with self._db() as db:
+            db.execute("DELETE FROM used_link_challenges WHERE expires_at < ?", (now,))
+            cur = db.execute(
+                "INSERT OR IGNORE INTO used_link_challenges (challenge_id, expires_at)"
+                " VALUES (?, ?)",
+                (challenge_id, expires_at),
+            )
+            return cur.rowcount == 1
 
     def close(self) -> None:
         with self._lock:
