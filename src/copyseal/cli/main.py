@@ -33,7 +33,7 @@ from copyseal.cli.common import (
 from copyseal.core.certificate import Certificate, VerificationReport
 from copyseal.core.note import NoteVerifier
 from copyseal.core.trust import TrustRoot
-from copyseal.domain.admission import visible_text
+from copyseal.domain.titles import visible_text
 from copyseal.errors import (
     InconsistencyError,
     InvalidInput,

@@ -27,7 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from copyseal.core.certificate import Certificate
-from copyseal.domain.admission import visible_text
+from copyseal.domain.titles import visible_text
 from copyseal.server.qr import QUIET_ZONE, qr_matrix, qr_runs
 from copyseal.server.rendering import CHECK_LABELS, human_size, human_time
 from copyseal.services.works import WorkView

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from copyseal.domain.admission import visible_text
+from copyseal.domain.titles import visible_text
 from copyseal.server.deps import (
     BROWSER_COOKIE,
     SESSION_COOKIE,

@@ -17,7 +17,7 @@ from copyseal.core.kinds import sign_claim
 from copyseal.core.kinds.dispute import dispute_body
 from copyseal.core.kinds.register import SALT_BYTES, commitment, private_body, register_body
 from copyseal.core.workid import normalise_work_id
-from copyseal.domain.admission import check_title
+from copyseal.domain.titles import check_title
 from copyseal.errors import ContentTooLarge, EmptyContent
 from copyseal.services.fingerprints import fingerprint_fields
 from copyseal.services.registry import Clock, format_time

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from copyseal.domain.admission import check_fingerprints, check_title, visible_text
+from copyseal.domain.admission import check_fingerprints
+from copyseal.domain.titles import check_title, visible_text
 from copyseal.errors import InvalidInput, MalformedDocument
 from copyseal.fingerprint.audio import AudioSignature
 from copyseal.services.search import fingerprint_fields
