@@ -1,9 +1,9 @@
 """What a registry admits from a submitter, beyond what a logged leaf may hold.
 
 ``core/claims.py`` and ``core/kinds`` decide what a claim *is*, and logs written by any
-version of copyseal
-keep parsing, auditing and mirroring under its rules. A registry taking a new claim holds
-it to more, here, so that nothing it logs from now on can trip what reads the log later:
+version of copyseal keep parsing, auditing and mirroring under their rules. A registry
+taking a new claim holds it to more, here, so that nothing it logs from now on can trip what
+reads the log later:
 
 - **fingerprints**: one complete set of a kind this registry knows (text, image or audio),
   each field well formed and of its exact length. A name outside the set is refused; a
