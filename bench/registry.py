@@ -15,6 +15,8 @@ from copyseal.core.certificate import Certificate
 from copyseal.core.claims import Claim
 from copyseal.core.kinds import sign_claim
 from copyseal.core.kinds.register import register_body
+from copyseal.domain.stores import Stores
+from copyseal.services.assembly import assemble
 from copyseal.services.creator import TEXT_MEDIA_TYPE
 from copyseal.services.registry import Registry, format_time
 from copyseal.services.verification import check_certificate
@@ -44,8 +46,14 @@ class _Bench:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.runs = 0
+        self.opened: list[Stores] = []
+
+    def close(self) -> None:
+        for stores in self.opened:
+            stores.close()
 
     def registry(self) -> tuple[Home, Registry]:
+        """A new home's registry as the interfaces wire it: its admission rules, its folds."""
         self.runs += 1
         home = Home.init(
             self.root / f"h{self.runs}",
@@ -53,7 +61,9 @@ class _Bench:
             log_seed=os.urandom(32),
             creator_seed=os.urandom(32),
         )
-        return home, Registry(store=home.open_store(), log_signer=home.log_signer, clock=_now)
+        stores = home.open_stores()
+        self.opened.append(stores)
+        return home, assemble(stores, log_signer=home.log_signer, clock=_now).registry
 
     def claims(self, home: Home, n: int, corpus: list[str] | None = None) -> list[Claim]:
         """Register claims by exact hash, the registry's own path (issue 2); fingerprinting
@@ -136,4 +146,5 @@ def run(n: int = 10_000) -> list[Figure]:
                 "≥ 5,000",
             )
         )
+        bench.close()
         return figures

@@ -26,16 +26,17 @@ from bench.common import Figure, percentile
 from bench.similarity.corpus import load_corpus
 from bench.similarity.data import ensure_data
 from copyseal.adapters.home import Home
-from copyseal.adapters.storage.sqlite import SqliteLogStore
+from copyseal.adapters.storage import open_stores
 from copyseal.core.claims import Claim
 from copyseal.core.keys import Signer
 from copyseal.core.kinds import sign_claim
 from copyseal.core.kinds.register import register_body
 from copyseal.fingerprint.text import text_fingerprints_v1
+from copyseal.services.assembly import assemble, follower_for
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
 from copyseal.services.parallel import WorkerPool
 from copyseal.services.registry import Registry, format_time
-from copyseal.services.search import SimilaritySearch, rebuild_index
+from copyseal.services.search import SimilaritySearch
 
 BATCH = 5000
 QUERIES = 300
@@ -99,10 +100,11 @@ def _registration_rate(works: list[WorkInput], workers: int) -> Figure:
     fingerprints and checks the next batch while one is registered (as ``register``)."""
     with tempfile.TemporaryDirectory() as tmp:
         home = _home(Path(tmp))
-        store = home.open_store()
-        pool = WorkerPool(partial(SqliteLogStore, store.path), workers) if workers > 1 else None
-        policy = pool or SimilaritySearch(store=store)
-        registry = Registry(store=store, log_signer=home.log_signer, clock=_now, policy=policy)
+        stores = home.open_stores()
+        opener = partial(open_stores, home.store_url, base=home.path)
+        pool = WorkerPool(opener, workers) if workers > 1 else None
+        node = assemble(stores, log_signer=home.log_signer, clock=_now, squatting=pool)
+        registry = node.registry
         signer = home.keys.load("default")
         batches = [works[start : start + 2000] for start in range(0, len(works), 2000)]
         pairs = ([(w.content, w.media_type) for w in batch] for batch in batches)
@@ -124,10 +126,10 @@ def _registration_rate(works: list[WorkInput], workers: int) -> Figure:
                 rates.append(len(batch) / (time.perf_counter() - started))
                 started = time.perf_counter()
         finally:
-            registry.close()
+            node.close()
             if pool:
                 pool.close()
-            store.close()
+            stores.close()
     where = f"{workers} worker processes" if pool else "one process"
     return Figure(
         f"registrations/s with fingerprinting + anti-squatting check (real texts, {where})",
@@ -173,10 +175,13 @@ def run() -> list[Figure]:
         figures.append(_registration_rate(works, workers))
     with tempfile.TemporaryDirectory() as tmp:
         home = _home(Path(tmp))
-        store = home.open_store()
-        search = SimilaritySearch(store=store)
+        stores = home.open_stores()
+        store = stores.log
+        follower = follower_for(stores)
+        search = SimilaritySearch(store=store, index=stores.similarity, follower=follower)
         signer = home.keys.load("default")
-        bulk = Registry(store=store, log_signer=home.log_signer, clock=_now)
+        # Without anti-squatting (the distractors are random), with the folds a registry has.
+        bulk = Registry(store=store, log_signer=home.log_signer, clock=_now, follower=follower)
         for start in range(0, 20_000, BATCH):  # the corpus texts the queries are edited from
             bulk.register(_bulk_claims(corpus[start : start + BATCH], signer))
         distractors = _distractors(corpus, rng)
@@ -197,10 +202,10 @@ def run() -> list[Figure]:
             ]
         registered = store.tree_size()
         started = time.perf_counter()
-        rebuild_index(store)
+        follower.rebuild()
         figures.append(
             Figure(
-                f"index rebuild from the log at {registered:,} works",
+                f"rebuild of every fold (index, lineage, owners, works) at {registered:,} works",
                 time.perf_counter() - started,
                 "s",
                 "report",
@@ -216,5 +221,5 @@ def run() -> list[Figure]:
             )
         )
         bulk.close()
-        store.close()
+        stores.close()
     return figures

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,6 +166,9 @@ class _MemoryFold:
 
     def through(self) -> int:
         return self._through
+
+    def batch(self) -> AbstractContextManager[object]:
+        return nullcontext()
 
     def _claim(self, start: int, stop: int) -> bool:
         if self._through != start:

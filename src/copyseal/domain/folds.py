@@ -14,6 +14,7 @@ Every adapter of each port passes its suite in ``tests/contract``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,6 +24,11 @@ if TYPE_CHECKING:  # only for the port's signatures: a verifier installs no nump
 
 
 class FoldStore(Protocol):
+    def batch(self) -> AbstractContextManager[object]:
+        """A scope whose writes commit together, with those of the stores opened with this
+        one where the adapter can group them (else a scope that changes nothing)."""
+        ...
+
     def through(self) -> int:
         """How many log entries have been folded in (whatever their kind)."""
         ...

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -202,12 +203,17 @@ class Follower:
         """Fold whatever the named folds (all by default) have not read; returns the log
         size they reached. ``recent`` are entries the caller has at hand, read already."""
         size = self.log.tree_size()
+        folds = [self.folds[name] for name in (self.folds if names is None else names)]
         failed: CopysealError | None = None
-        for name in self.folds if names is None else names:
-            try:
-                self._follow(self.folds[name], size, recent)
-            except CopysealError as exc:  # one fold's trouble holds the others back in nothing
-                failed = failed or exc
+        with ExitStack() as together:
+            if recent:  # a batch just logged: its folds commit in one go where they can
+                for fold in folds:
+                    together.enter_context(fold.store.batch())
+            for fold in folds:
+                try:
+                    self._follow(fold, size, recent)
+                except CopysealError as exc:  # one fold's trouble holds the others back in nothing
+                    failed = failed or exc
         if failed is not None:
             raise failed
         return size

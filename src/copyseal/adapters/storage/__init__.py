@@ -83,18 +83,20 @@ def open_stores(url: str, *, base: Path, background_checkpoints: bool = False) -
         SqliteLineage,
         SqliteOwnership,
         SqliteSimilarityIndex,
+        fold_transactions,
     )
 
     log = open_log(url, base=base, background_checkpoints=background_checkpoints)
     from copyseal.domain.stores import Stores
 
     path = StoreUrl.parse(url, base=base).path
+    folds = fold_transactions(str(path))  # one writer: a batch's folds commit together
     return Stores(
         log=log,
-        similarity=SqliteSimilarityIndex(path),
-        lineage=SqliteLineage(path),
-        ownership=SqliteOwnership(path),
-        catalog=SqliteWorkCatalog(path),
+        similarity=SqliteSimilarityIndex(path, transactions=folds),
+        lineage=SqliteLineage(path, transactions=folds),
+        ownership=SqliteOwnership(path, transactions=folds),
+        catalog=SqliteWorkCatalog(path, transactions=folds),
         accounts=SqliteAccountStore(path),
         anchors=open_anchors(url, base=base),
     )

@@ -1,9 +1,10 @@
 """The folds' stores in SQLite, beside the log's tables in the same file (derived data; see
 ``domain/folds.py``): the similarity index, lineage and ownership.
 
-Each store writes through a connection of its own with ``synchronous=NORMAL`` (a fold is
-rebuilt from the log, so its commits need not wait for the disk), taking turns with every
-other writer of the file, and reads through one connection per thread.
+The stores of one home write through one connection (:func:`fold_transactions`) with
+``synchronous=NORMAL`` (a fold is rebuilt from the log, so its commits need not wait for the
+disk), taking turns with every other writer of the file, so a batch's folds commit in one
+transaction; each store reads through a connection per thread.
 
 The similarity index has a write buffer. Its keys are random, so inserting a registration's
 64 rows straight into a large (key, entry) B-tree dirties about 64 pages, and every commit
@@ -19,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,20 +55,22 @@ class SqliteFold:
     tables: tuple[str, ...] = ()
     schema = ""
 
-    def __init__(self, path: Path | str, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout_s: float = 30.0,
+        transactions: Transactions | None = None,
+    ) -> None:
         self.path = str(path)
         self._timeout = busy_timeout_s
         self._what = f"{self.name} store"
-        writer = connect(
-            self.path,
-            what=self._what,
-            timeout=busy_timeout_s,
-            schema=FOLD_SCHEMA + self.schema,
-            synchronous="NORMAL",
-        )
-        # The writer touches index pages all over the file: a bounded cache keeps them warm.
-        writer.execute(f"PRAGMA cache_size = -{FOLD_CACHE_KIB}")
-        self._tx = Transactions(writer, self.path, busy_timeout_s, self._what)
+        self._tx = transactions or fold_transactions(self.path, busy_timeout_s)
+        writer = self._tx.conn
+        try:
+            writer.executescript(FOLD_SCHEMA + self.schema)
+        except sqlite3.Error as exc:
+            raise translate(exc, self._what) from exc
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -82,6 +86,12 @@ class SqliteFold:
             with self._readers_lock:
                 self._readers.append(conn)
         return conn
+
+    def batch(self) -> AbstractContextManager[object]:
+        """A scope whose writes, this store's and those of every store opened with the same
+        :func:`fold_transactions`, commit together (each store's own undone alone if it
+        fails)."""
+        return self._tx.write()
 
     def through(self) -> int:
         try:
@@ -121,7 +131,16 @@ class SqliteFold:
                 conn.close()
             self._readers.clear()
         self._local = threading.local()
-        self._tx.conn.close()
+        self._tx.conn.close()  # idempotent: stores that share it all close it
+
+
+def fold_transactions(path: str, busy_timeout_s: float = 30.0) -> Transactions:
+    """One writer for folds' stores: ``synchronous=NORMAL`` (a fold is rebuilt from the log,
+    so its commits need not wait for the disk), with a bounded cache of its own, as the
+    index's writes touch pages all over the file."""
+    writer = connect(path, what="folds", timeout=busy_timeout_s, synchronous="NORMAL")
+    writer.execute(f"PRAGMA cache_size = -{FOLD_CACHE_KIB}")
+    return Transactions(writer, path, busy_timeout_s, "folds")
 
 
 # -- the similarity index ---------------------------------------------------------------------
@@ -153,10 +172,15 @@ class SqliteSimilarityIndex(SqliteFold):
     """
 
     def __init__(
-        self, path: Path | str, *, busy_timeout_s: float = 30.0, recent_rows: int = RECENT_ROWS
+        self,
+        path: Path | str,
+        *,
+        busy_timeout_s: float = 30.0,
+        transactions: Transactions | None = None,
+        recent_rows: int = RECENT_ROWS,
     ) -> None:
         self._buffer = _Buffer(limit=recent_rows)
-        super().__init__(path, busy_timeout_s=busy_timeout_s)
+        super().__init__(path, busy_timeout_s=busy_timeout_s, transactions=transactions)
 
     def add(self, rows: Sequence[tuple[int, int]], start: int, stop: int) -> bool:
         def write(conn: sqlite3.Connection) -> None:

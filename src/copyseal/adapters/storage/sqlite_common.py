@@ -192,19 +192,61 @@ def writer_turn(database: str, timeout: float, what: str) -> Iterator[None]:
 
 class Transactions:
     """One connection used for write transactions by one thread at a time, each taken in
-    turn with every other process's writers of the same file (:func:`writer_turn`)."""
+    turn with every other process's writers of the same file (:func:`writer_turn`).
+
+    Transactions nest: a ``write`` inside another of the same thread is a savepoint of it,
+    so stores that share one :class:`Transactions` commit their writes together, and a
+    nested write that fails is undone alone."""
 
     def __init__(self, conn: sqlite3.Connection, database: str, timeout: float, what: str):
         self.conn = conn
         self.database = database
         self.timeout = timeout
         self.what = what
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._depth = 0
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back if the block raises."""
-        with self._lock, writer_turn(self.database, self.timeout, self.what):
+        with self._lock:
+            if self._depth:  # inside this thread's own transaction: a savepoint of it
+                self._depth += 1
+                try:
+                    with self._savepoint(f"nested{self._depth}") as conn:
+                        yield conn
+                finally:
+                    self._depth -= 1
+                return
+            self._depth = 1
+            try:
+                with self._outermost() as conn:
+                    yield conn
+            finally:
+                self._depth = 0
+
+    @contextmanager
+    def _savepoint(self, name: str) -> Iterator[sqlite3.Connection]:
+        conn = self.conn
+        try:
+            conn.execute(f"SAVEPOINT {name}")
+        except sqlite3.Error as exc:
+            raise translate(exc, self.what) from exc
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            raise
+        try:
+            conn.execute(f"RELEASE {name}")
+        except sqlite3.Error as exc:
+            raise translate(exc, self.what) from exc
+
+    @contextmanager
+    def _outermost(self) -> Iterator[sqlite3.Connection]:
+        with writer_turn(self.database, self.timeout, self.what):
             conn = self.conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
