@@ -231,7 +231,9 @@ class Match:
     """One registered work that a query copies or nearly copies.
 
     ``work`` is whatever the caller uses to name works (a work ID, a log index); ``order`` is
-    its registration order (log index), which decides who was first.
+    its registration order (log index), which decides who was first. ``copies`` are the
+    earlier-registered matches of the same query that this work copies (set by
+    :func:`rank_matches`); a work that copies none of them is ``original``.
     """
 
     work: Any
@@ -240,6 +242,7 @@ class Match:
     score: float
     details: dict[str, float]
     original: bool = False
+    copies: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -260,7 +263,11 @@ def classify_text(
     shared: float,
     thresholds: TextThresholds = TEXT_THRESHOLDS,
 ) -> tuple[str, float] | None:
-    """The kind and score of a text match, or None below every threshold."""
+    """The kind and score of a text match, or None below every threshold.
+
+    ``exact`` here is the same normal form, which the work's claim declares
+    (``text_sha256_norm_v1``); a check calls a match exact only when the content hash
+    matches too (``services/search.py``)."""
     if exact:
         return EXACT, 1.0
     if jaccard >= thresholds.near_jaccard and shared >= thresholds.near_min_shared:
@@ -318,30 +325,22 @@ def rank_matches(
 ) -> list[Match]:
     """Best first (kind, then score, then earliest registration), originals marked.
 
-    Matches fall into clusters of works that are copies of each other (``related``; by
-    default all matches of one query form one cluster); the earliest registration of each
-    cluster is marked ``original``.
+    A match copies each earlier-registered match it is ``related`` to (by default every
+    match of one query is related to every other); a match that copies no earlier one is
+    ``original``. Relations are taken pair by pair, not chained: a post that quotes two
+    unrelated works, registered after both, copies both, and both are originals.
     """
     rank = {EXACT: 0, NEAR_DUPLICATE: 1, PARTIAL: 2}
     ordered = sorted(matches, key=lambda m: (rank[m.kind], -round(m.score, 6), m.order))
-    by_age = sorted(range(len(ordered)), key=lambda i: ordered[i].order)
-    cluster = list(range(len(ordered)))  # union-find over the matches
-
-    def root(i: int) -> int:
-        while cluster[i] != i:
-            cluster[i] = cluster[cluster[i]]
-            i = cluster[i]
-        return i
-
-    for a in range(len(ordered)):
-        for b in range(a + 1, len(ordered)):
-            if related is None or related(ordered[a], ordered[b]):
-                cluster[root(a)] = root(b)
-    first: dict[int, int] = {}
-    for i in by_age:
-        first.setdefault(root(i), i)
-    originals = set(first.values())
-    marked = [replace(m, original=i in originals) for i, m in enumerate(ordered)]
+    by_age = sorted(ordered, key=lambda m: m.order)
+    copies: dict[int, tuple[Any, ...]] = {}
+    for i, match in enumerate(by_age):
+        copies[id(match)] = tuple(
+            e.work
+            for e in by_age[:i]
+            if e.order < match.order and (related is None or related(match, e))
+        )
+    marked = [replace(m, copies=copies[id(m)], original=not copies[id(m)]) for m in ordered]
     return marked[:top] if top is not None else marked
 
 
@@ -425,3 +424,29 @@ def text_related(minhashes: dict[Any, npt.NDArray[np.uint32]]) -> Callable[[Matc
         return bool(same >= TEXT_THRESHOLDS.near_jaccard)
 
     return related
+
+
+def text_relations(
+    minhashes: npt.NDArray[np.uint32],
+    shingles: npt.ArrayLike,
+    sha256_norms: Sequence[str],
+    *,
+    thresholds: TextThresholds = TEXT_THRESHOLDS,
+) -> npt.NDArray[np.bool_]:
+    """Which registered texts match each other, from their claims' signatures alone.
+
+    The same rule as :func:`classify_text` between a query and a work, with both sides
+    estimated from MinHash: Jaccard from the share of equal values, the shared shingles from
+    Jaccard and the two shingle counts. Returns a symmetric (works, works) matrix."""
+    mh = np.asarray(minhashes, dtype=np.uint32)
+    count = np.asarray(shingles, dtype=np.float64)
+    jaccard = np.stack([(mh == row).mean(axis=1) for row in mh]) if len(mh) else np.zeros((0, 0))
+    shared = jaccard / (1.0 + jaccard) * (count[:, None] + count[None, :])
+    contained = shared / np.minimum(count[:, None], count[None, :])
+    norms = np.asarray(sha256_norms)
+    same = norms[:, None] == norms[None, :]
+    near = (jaccard >= thresholds.near_jaccard) & (shared >= thresholds.near_min_shared)
+    partial = (contained >= thresholds.partial_containment) & (
+        shared >= thresholds.partial_min_shared
+    )
+    return np.asarray(same | near | partial, dtype=np.bool_)

@@ -9,17 +9,17 @@
 - :class:`SimilaritySearch` answers a check: exact copies by content hash, edited copies by
   index candidates verified against the candidates' claimed fingerprints, ranked, with the
   earliest registration of each cluster marked as the original.
-- :meth:`SimilaritySearch.assess_many` is the registry's anti-squatting policy: content that
-  matches another creator's earlier work is refused with a conflict naming it, unless the
-  claim declares that work as a parent (``derivative_of``) or is a ``dispute``; a creator's own
-  edited version is accepted and linked to the earlier one.
+- :meth:`SimilaritySearch.assess_many` is the registry's anti-squatting policy: it finds what
+  each claim's content matches and hands the matches to the rules of
+  :mod:`copyseal.services.policy` (content that matches another creator's earlier work is
+  refused unless declared; a creator's own edited version is linked to the earlier one).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,7 +30,7 @@ from copyseal.core.claims import Claim, parse_leaf
 from copyseal.core.encoding import parse_canonical_json, parse_json
 from copyseal.core.workid import parse_work_id
 from copyseal.domain.log import Entry, LogStore
-from copyseal.errors import ConflictError, CopysealError, EmptyContent, InvalidInput, NotFound
+from copyseal.errors import CopysealError, EmptyContent, InvalidInput, NotFound
 from copyseal.fingerprint import index as fx
 from copyseal.fingerprint.audio import (
     AudioSignature,
@@ -47,6 +47,9 @@ from copyseal.fingerprint.text import (
     text_features_many_v1,
     text_fingerprint,
 )
+from copyseal.services.policy import Assessment, exact_copy_refusal, verdict
+
+__all__ = ["Assessment", "SimilaritySearch", "WorkMatch", "verdict"]
 
 MAX_CANDIDATES = 200
 TEXT_GROUP = 256
@@ -203,6 +206,8 @@ class WorkMatch:
     original: bool
     details: dict[str, float] = field(default_factory=dict)
     shared_passages: tuple[tuple[int, int], ...] = ()
+    copies: tuple[int, ...] = ()
+    """Entry indices of the earlier-registered matches this work copies (none: original)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -216,14 +221,6 @@ class WorkMatch:
             "details": {k: round(v, 4) for k, v in self.details.items()},
             "certificate": f"/api/v1/works/{self.work_id}/certificate",
         }
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """The policy's verdict on a registration: a refusal, or the links to record."""
-
-    refusal: CopysealError | None = None
-    links: tuple[tuple[int, str], ...] = ()  # (earlier entry index, "version")
 
 
 class SimilaritySearch:
@@ -259,12 +256,19 @@ class SimilaritySearch:
         return self._ranked(matches, exact, top_k)
 
     def _ranked(
-        self, matches: list[fx.Match], exact: dict[int, Entry], top_k: int
+        self,
+        matches: list[fx.Match],
+        exact: dict[int, Entry],
+        top_k: int,
+        related: Callable[[fx.Match, fx.Match], bool] | None = None,
     ) -> list[WorkMatch]:
+        """Ranked and described; ``exact`` are the works whose content hash is the query's.
+        Without ``related``, every match of the query copies every earlier one (an image or
+        audio match is a copy of the whole, never a part)."""
         matches = matches + [
             fx.Match(i, i, fx.EXACT, 1.0, {}) for i in exact if i not in {m.work for m in matches}
         ]
-        return [self._describe(m) for m in fx.rank_matches(matches, top=top_k)]
+        return [self._describe(m) for m in fx.rank_matches(matches, top=top_k, related=related)]
 
     def _passages(self, text: str, match: WorkMatch) -> tuple[tuple[int, int], ...]:
         entry = self.store.entry(match.index)
@@ -325,11 +329,9 @@ class SimilaritySearch:
                         [signatures[i].shingles for i in indices],
                         [signatures[i].sha256_norm for i in indices],
                     )
-                matches = [
-                    replace(m, kind=fx.EXACT, score=1.0) if m.work in registered else m
-                    for m in matches
-                ]
-            results.append(self._ranked(matches, registered, top_k))
+                matches = [_by_content_hash(m, registered) for m in matches]
+            related = _text_related(matches, signatures)
+            results.append(self._ranked(matches, registered, top_k, related))
         return results
 
     def _image_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
@@ -374,6 +376,7 @@ class SimilaritySearch:
             score=match.score,
             original=match.original,
             details=dict(match.details),
+            copies=tuple(int(c) for c in match.copies),
         )
 
     # -- registration policy -------------------------------------------------------------------
@@ -450,18 +453,16 @@ class SimilaritySearch:
         return parents
 
     def _assess_exact(self, claims: Sequence[Claim]) -> list[Assessment]:
+        """Claims without their content: held to their exact hash, by the same rule as the
+        sequencer's (:func:`exact_copy_refusal`); the signer's own bytes are a repeat."""
         earlier = self.store.find_contents(c.body["content"]["sha256"] for c in claims)
         verdicts = []
         for claim in claims:
-            outcome = Assessment()
-            parents = set(claim.body.get("derivative_of", []))
-            for entry in earlier.get(claim.body["content"]["sha256"], []):
-                foreign = entry.type == "register" and entry.signer != claim.signer
-                if foreign and entry.work_id not in parents:
-                    match = fx.Match(entry.index, entry.index, fx.EXACT, 1.0, {}, original=True)
-                    outcome = Assessment(refusal=_squatting(self._describe(match)))
-                    break
-            verdicts.append(outcome)
+            entries = earlier.get(claim.body["content"]["sha256"], [])
+            if any(e.type == "register" and e.signer == claim.signer for e in entries):
+                verdicts.append(Assessment())
+            else:
+                verdicts.append(Assessment(refusal=exact_copy_refusal(claim, entries, ())))
         return verdicts
 
 
@@ -487,28 +488,32 @@ def _registered(entries: Iterable[Entry]) -> dict[int, Entry]:
     return {e.index: e for e in entries if e.type == "register"}
 
 
-def verdict(claim: Claim, parents: set[str], matches: Sequence[WorkMatch]) -> Assessment:
-    """The policy's verdict on a claim whose content has these matches; ``parents`` are the
-    works it declares it derives from (checked to exist)."""
-    links: list[tuple[int, str]] = []
-    for match in matches:
-        if match.owner == claim.signer:
-            links.append((match.index, "version"))
-        elif match.work_id not in parents:
-            return Assessment(refusal=_squatting(match))
-    return Assessment(links=tuple(dict.fromkeys(links)))
+def _by_content_hash(match: fx.Match, registered: dict[int, Entry]) -> fx.Match:
+    """Exact means the query's bytes are the work's: its content hash, which the claim signs.
+    The same normal form is a near-duplicate of score 1: the normalised hash is a fingerprint
+    the claim declares, and a claim submitted without its content was never held to it."""
+    if match.work in registered:
+        return replace(match, kind=fx.EXACT, score=1.0)
+    return replace(match, kind=fx.NEAR_DUPLICATE) if match.kind == fx.EXACT else match
 
 
-def _squatting(match: WorkMatch) -> ConflictError:
-    return ConflictError(
-        f"this content matches work {match.work_id}, registered earlier by "
-        f"{match.owner} ({match.kind}, score {match.score:.2f})",
-        hint="If your work builds on it, register with --derivative-of "
-        f"{match.work_id}; if you claim it is yours, use --dispute "
-        f"{match.work_id} --reason '…'.",
-        earlier=match.work_id,
-        owner=match.owner,
-        certificate=f"/api/v1/works/{match.work_id}/certificate",
-        kind=match.kind,
-        score=round(match.score, 4),
+def _text_related(
+    matches: Sequence[fx.Match], signatures: dict[int, TextSignature]
+) -> Callable[[fx.Match, fx.Match], bool]:
+    """Which matches of one text copy each other: a work with the query's bytes is the query,
+    so every match of the query matches it; two others, when their claims' fingerprints
+    match (:func:`fx.text_relations`)."""
+    works = [m.work for m in matches if m.kind != fx.EXACT]
+    at = {work: i for i, work in enumerate(works)}
+    relations = fx.text_relations(
+        np.stack([signatures[w].minhash for w in works]) if works else np.zeros((0, 0), np.uint32),
+        [signatures[w].shingles for w in works],
+        [signatures[w].sha256_norm for w in works],
     )
+
+    def related(a: fx.Match, b: fx.Match) -> bool:
+        if a.kind == fx.EXACT or b.kind == fx.EXACT:
+            return True
+        return bool(relations[at[a.work], at[b.work]])
+
+    return related

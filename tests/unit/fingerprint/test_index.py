@@ -153,6 +153,39 @@ def test_rank_order_and_originals() -> None:
     assert len(ix.rank_matches(ranked, top=2)) == 2
 
 
+def test_originals_are_decided_pair_by_pair() -> None:
+    """A later work that copies two unrelated earlier ones copies both, and both stay
+    originals: relations are not chained through it."""
+    m = lambda work, order: ix.Match(work, order, "partial", 0.9, {})  # noqa: E731
+    pairs = {frozenset("ac"), frozenset("bc")}
+    ranked = ix.rank_matches(
+        [m("c", 9), m("a", 1), m("b", 4)], related=lambda x, y: {x.work, y.work} in pairs
+    )
+    assert {x.work: (x.original, x.copies) for x in ranked} == {
+        "a": (True, ()),
+        "b": (True, ()),
+        "c": (False, ("a", "b")),
+    }
+
+
+def test_text_relations_from_signatures_alone() -> None:
+    post = "Found this on a walk and had to share it with all of you here today: " + POEM
+    texts = [POEM, POEM.replace("yellow", "green"), OTHERS[0], post, POEM.upper() + "!"]
+    sigs = tfp.text_fingerprints_v1(texts, iscc=False)
+    relations = ix.text_relations(
+        np.stack([s.minhash for s in sigs]),
+        [s.shingles for s in sigs],
+        [s.sha256_norm for s in sigs],
+    )
+    assert relations.tolist() == [
+        [True, True, False, True, True],
+        [True, True, False, True, True],
+        [False, False, True, False, False],
+        [True, True, False, True, True],
+        [True, True, False, True, True],
+    ]
+
+
 def test_text_related_clusters() -> None:
     a = tfp.text_fingerprint_v1(POEM, iscc=False).minhash
     b = tfp.text_fingerprint_v1(POEM.replace("yellow", "green"), iscc=False).minhash
