@@ -83,9 +83,10 @@ def test_lookups(store: LogStore) -> None:
         store, [_entry(0, content="ab" * 32), _entry(1, signer="did:key:zB", content="ab" * 32)]
     )
     with store.sequencer() as writer:
-        found = writer.find_registrations([("did:key:zB", "ab" * 32)])
-        assert found[("did:key:zB", "ab" * 32)].index == 1
-        # Set-wise, as the sequencer asks: one query for a whole batch.
+        # Set-wise, as the sequencer asks: one query for a whole batch, every entry of each
+        # content hash in log order.
+        found = writer.find_contents(["ab" * 32, "cd" * 32, "ab" * 32])
+        assert {k: [e.index for e in v] for k, v in found.items()} == {"ab" * 32: [0, 1]}
         nonces = writer.find_nonces(
             [("did:key:zA", "n0"), ("did:key:zB", "n0"), ("did:key:zB", "n1")]
         )
@@ -93,9 +94,7 @@ def test_lookups(store: LogStore) -> None:
             ("did:key:zA", "n0"): 0,
             ("did:key:zB", "n1"): 1,
         }
-        firsts = writer.find_registrations([("did:key:zA", "ab" * 32), ("did:key:zC", "ab" * 32)])
-        assert {k: e.index for k, e in firsts.items()} == {("did:key:zA", "ab" * 32): 0}
-        assert writer.find_nonces([]) == {} and writer.find_registrations([]) == {}
+        assert writer.find_nonces([]) == {} and writer.find_contents([]) == {}
         nodes = writer.nodes_at([(0, 0), (0, 1), (1, 0), (0, 2), (5, 0)])
         assert nodes == {c: writer.read_node(*c) for c in [(0, 0), (0, 1), (1, 0)]}
         assert writer.head() == (2, "2026-11-01T00:00:00.000Z")

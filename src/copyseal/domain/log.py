@@ -75,8 +75,9 @@ class LogWriter(Protocol):
         """The entries that used these (signer, nonce) pairs."""
         ...
 
-    def find_registrations(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
-        """Each (signer, content SHA-256)'s first register entry, where there is one."""
+    def find_contents(self, hashes: Iterable[str]) -> dict[str, list[Entry]]:
+        """Every entry with each of these content hashes (or commitments), in log order;
+        absent ones are left out."""
         ...
 
     def head(self) -> tuple[int, str | None]:

@@ -6,6 +6,10 @@ is waiting (group commit), and in one store transaction assigns indices, appends
 extends the tree and signs a checkpoint. Only after that commit has been synced does any
 caller get its certificate, so an acknowledged registration is never lost, and many
 concurrent registrations share one fsync.
+
+The registration policy runs in the callers' threads, before sequencing; with a policy, the
+sequencer applies its exact-copy rule again to what was logged since (another creator's
+same bytes, or a claim ahead in the batch), so two creators cannot both get the same bytes.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from copyseal.core.note import Checkpoint, NoteSigner, sign_note
 from copyseal.core.workid import compute_work_id, normalise_work_id, parse_work_id
 from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
+from copyseal.services.policy import exact_copy_refusal
 from copyseal.services.search import Assessment, index_keys, lineage_links
 
 Clock = Callable[[], datetime]
@@ -222,15 +227,18 @@ class Registry:
                 leaves = [leaf_object(c, logged_at) for c in claims]
                 encoded = [jcs(leaf) for leaf in leaves]
             replays = writer.find_nonces([(c.signer, c.nonce) for c in claims])
-            registered = writer.find_registrations(
-                [(c.signer, k) for c, k in zip(claims, contents, strict=True) if k is not None]
-            )
+            # Every entry with the batch's content hashes, in one query: for repeats, and
+            # for the exact-copy rule (``same`` gains the batch's own entries as they come).
+            same = writer.find_contents({k for k in contents if k is not None})
+            registered = _first_registrations(same)
             new_entries: list[Entry] = []
             new_leaves: dict[int, dict[str, Any]] = {}
             seen: dict[tuple[str, str], int] = {}
             for i, (item, content) in enumerate(zip(admitted, contents, strict=True)):
                 claim = item.claim
                 found = self._existing(claim, content, replays, registered, new_entries, seen)
+                if found is None and self.policy is not None and content is not None:
+                    found = _exact_copy(item, same.get(content, ()))
                 if found is not None:
                     outcomes.append(found)
                     continue
@@ -239,6 +247,7 @@ class Registry:
                 seen[(claim.signer, claim.nonce)] = size
                 if content is not None:
                     seen[(claim.signer, "sha256:" + content)] = size
+                    same.setdefault(content, []).append(entry)
                 new_entries.append(entry)
                 index_rows += [(key, size) for key in item.keys]
                 index_links += lineage_links(size, claim)
@@ -417,6 +426,26 @@ class Registry:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join()
+
+
+def _first_registrations(by_content: dict[str, list[Entry]]) -> dict[tuple[str, str], Entry]:
+    """Each (signer, content hash)'s first register entry, from entries in log order."""
+    found: dict[tuple[str, str], Entry] = {}
+    for content, entries in by_content.items():
+        for entry in entries:
+            if entry.type == "register":
+                found.setdefault((entry.signer, content), entry)
+    return found
+
+
+def _exact_copy(item: _Admitted, same: Sequence[Entry]) -> ConflictError | None:
+    """The policy's exact-copy rule, against entries with the claim's content hash logged
+    before it: in the log when the batch began, or ahead of it in the batch."""
+    claim = item.claim
+    if not same or claim.type != "register" or "sha256" not in claim.body["content"]:
+        return None
+    versions = (target for target, kind in item.links if kind == "version")
+    return exact_copy_refusal(claim, same, versions)
 
 
 def _overlay(nodes: dict[tuple[int, int], bytes], read: merkle.NodeReader) -> merkle.NodeReader:

@@ -14,7 +14,7 @@ from copyseal.core.claims import register_body, sign_claim
 from copyseal.core.keys import Signer
 from copyseal.services.creator import TEXT_MEDIA_TYPE
 from tests.unit.server.conftest import api_token, make_client
-from tests.unit.server.test_register_api import claim
+from tests.unit.server.test_register_api import KEY_A, claim
 
 POEM = (
     "Under the bridge the river keeps its own counsel, carrying the lanterns of a festival "
@@ -89,3 +89,16 @@ def test_fingerprints_copied_from_the_api_are_neither_exact_nor_original(
     )
     assert copy.status_code == 409, copy.text
     assert copy.json()["earlier"] == original
+
+
+def test_the_same_new_bytes_of_two_creators_in_one_batch(client: TestClient) -> None:
+    """Claims of one request are checked together, before any is logged; the sequencer still
+    lets only the first creator have the bytes."""
+    items = [{"claim": claim(signer, POEM).to_dict()} for signer in (KEY_A, MALLORY)]
+    response = client.post("/api/v1/register/batch", json={"items": items})
+    assert response.status_code == 200, response.text
+    first, second = response.json()["results"]
+    assert first["ok"] is True
+    assert second["ok"] is False and second["problem"]["status"] == 409
+    assert second["problem"]["earlier"] == first["work_id"]
+    assert client.get("/api/v1/health").json()["tree_size"] == 1

@@ -5,7 +5,8 @@ new content at once cannot both get it."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from copyseal.core.note import NoteSigner
 from copyseal.errors import ConflictError, CopysealError
 from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput, prepare_register_claims
 from copyseal.services.registry import Registration, Registry
-from copyseal.services.search import SimilaritySearch, fingerprint_fields
+from copyseal.services.search import Assessment, SimilaritySearch, fingerprint_fields
 from tests.support import FakeClock, seeded_bytes
 
 POEM = (
@@ -172,6 +173,73 @@ def test_a_check_marks_the_original_of_each_work_a_post_quotes(registry: Registr
         other.certificate.work_id: True,
         squat.certificate.work_id: False,
     }
+
+
+def test_same_new_content_of_two_creators_in_one_batch(registry: Registry) -> None:
+    results = registry.register(
+        [signed(ALICE, POEM), signed(MALLORY, POEM), signed(CAROL, POEM)], [POEM.encode()] * 3
+    )
+    first, second, third = results
+    assert isinstance(first, Registration) and first.created
+    for refused in (second, third):
+        assert isinstance(refused, ConflictError)
+        assert "registered earlier by" in refused.message
+        assert refused.details["earlier"] == first.certificate.work_id
+        assert refused.details["owner"] == ALICE.did
+    assert registry.store.tree_size() == 1
+
+
+def test_same_content_without_content_in_one_batch(registry: Registry) -> None:
+    """Self-custody claims, held to their exact hash: the same inside one batch."""
+    results = registry.register([signed(ALICE, POEM), signed(MALLORY, POEM)], [None, None])
+    assert isinstance(results[0], Registration)
+    assert isinstance(results[1], ConflictError)
+    assert results[1].details["earlier"] == results[0].certificate.work_id
+
+
+class _Gate:
+    """The real policy, then a barrier: every caller has been checked against the log before
+    any of them is sequenced, the widest window a race can have."""
+
+    def __init__(self, policy: SimilaritySearch, parties: int) -> None:
+        self.policy = policy
+        self.barrier = threading.Barrier(parties, timeout=30)
+
+    def assess_many(
+        self, claims: Sequence[Claim], contents: Sequence[bytes | None]
+    ) -> list[Assessment]:
+        verdicts = self.policy.assess_many(claims, contents)
+        self.barrier.wait()
+        return verdicts
+
+
+@pytest.mark.parametrize("with_content", [True, False], ids=["content", "claim-only"])
+def test_two_creators_racing_for_the_same_content(
+    store: SqliteLogStore, with_content: bool
+) -> None:
+    signers = [ALICE, MALLORY]
+    registry = make_registry(store, _Gate(SimilaritySearch(store=store), len(signers)))
+    outcomes: list[Registration | CopysealError] = []
+
+    def run(signer: Signer) -> None:
+        [outcome] = registry.register(
+            [signed(signer, POEM)], [POEM.encode() if with_content else None]
+        )
+        outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in signers]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        registry.close()
+    won = [o for o in outcomes if isinstance(o, Registration)]
+    lost = [o for o in outcomes if isinstance(o, ConflictError)]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+    assert lost[0].details["earlier"] == won[0].certificate.work_id
+    assert store.tree_size() == 1
 
 
 def test_a_creator_may_still_register_bytes_a_squat_logged_after_their_work(

@@ -246,17 +246,6 @@ class _Reads:
             found.update(((e.signer, e.nonce), e) for e in map(_entry, rows))
         return found
 
-    def find_registrations(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Entry]:
-        """Each (signer, content SHA-256)'s first register entry, for those that have one."""
-        wanted = set(keys)
-        found: dict[tuple[str, str], Entry] = {}
-        # By content hash (a content has very few entries, a creator may have millions).
-        for sha256, entries in self.find_contents({h for _, h in wanted}).items():
-            for e in entries:
-                if e.type == "register" and (e.signer, sha256) in wanted:
-                    found.setdefault((e.signer, sha256), e)
-        return found
-
     def similar(self, keys: Sequence[int], *, limit: int = 200) -> list[int]:
         """Entries that share index keys with ``keys``, most shared first."""
         return self.similar_many([keys], limit=limit)[0]
