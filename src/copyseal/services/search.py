@@ -504,9 +504,11 @@ def _text_related(
     so every match of the query matches it; two others, when their claims' fingerprints
     match (:func:`fx.text_relations`)."""
     works = [m.work for m in matches if m.kind != fx.EXACT]
+    if len(works) < 2:  # every pair has a work with the query's bytes (the usual case)
+        return lambda a, b: True
     at = {work: i for i, work in enumerate(works)}
     relations = fx.text_relations(
-        np.stack([signatures[w].minhash for w in works]) if works else np.zeros((0, 0), np.uint32),
+        np.stack([signatures[w].minhash for w in works]),
         [signatures[w].shingles for w in works],
         [signatures[w].sha256_norm for w in works],
     )
