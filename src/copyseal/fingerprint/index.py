@@ -35,7 +35,7 @@ found by the next, or the index must be rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -46,6 +46,7 @@ from copyseal.fingerprint.image import ImageQuery, ImageSignature
 from copyseal.fingerprint.text import (
     NUM_PERM,
     TextFeatures,
+    TextSignature,
     _splitmix64,
     distinct,
     estimate_overlap,
@@ -317,31 +318,35 @@ def score_text(
     return out
 
 
+Related = Callable[[Match, Sequence[Match]], Sequence[bool] | npt.NDArray[np.bool_]]
+"""Which of some earlier-registered matches of a query a match copies (:func:`rank_matches`)."""
+
+
 def rank_matches(
     matches: Sequence[Match],
     *,
     top: int | None = None,
-    related: Callable[[Match, Match], bool] | None = None,
+    related: Related | None = None,
 ) -> list[Match]:
     """Best first (kind, then score, then earliest registration), originals marked.
 
-    A match copies each earlier-registered match it is ``related`` to (by default every
-    match of one query is related to every other); a match that copies no earlier one is
-    ``original``. Relations are taken pair by pair, not chained: a post that quotes two
-    unrelated works, registered after both, copies both, and both are originals.
+    A match copies the earlier-registered matches it is ``related`` to (by default, every
+    earlier match of the query); a match that copies none is ``original``. Relations are
+    taken pair by pair, not chained: a post that quotes two unrelated works, registered after
+    both, copies both, and both are originals. Copies are looked for only for the matches
+    returned (among all of them), so ranking costs ``top`` × matches comparisons.
     """
     rank = {EXACT: 0, NEAR_DUPLICATE: 1, PARTIAL: 2}
     ordered = sorted(matches, key=lambda m: (rank[m.kind], -round(m.score, 6), m.order))
-    by_age = sorted(ordered, key=lambda m: m.order)
-    copies: dict[int, tuple[Any, ...]] = {}
-    for i, match in enumerate(by_age):
-        copies[id(match)] = tuple(
-            e.work
-            for e in by_age[:i]
-            if e.order < match.order and (related is None or related(match, e))
-        )
-    marked = [replace(m, copies=copies[id(m)], original=not copies[id(m)]) for m in ordered]
-    return marked[:top] if top is not None else marked
+    marked = []
+    for match in ordered if top is None else ordered[:top]:
+        earlier = sorted((e for e in ordered if e.order < match.order), key=lambda e: e.order)
+        if related is not None and earlier:
+            found = related(match, earlier)
+            earlier = [e for e, copied in zip(earlier, found, strict=True) if copied]
+        copies = tuple(e.work for e in earlier)
+        marked.append(replace(match, copies=copies, original=not copies))
+    return marked
 
 
 def image_distances(query: ImageQuery, work: ImageSignature) -> dict[str, float]:
@@ -415,36 +420,37 @@ def image_work_keys(signature: ImageSignature) -> list[int]:
     return sorted({k for h in signature.index_hashes for k in image_hash_keys(h)})
 
 
-def text_related(minhashes: dict[Any, npt.NDArray[np.uint32]]) -> Callable[[Match, Match], bool]:
-    """``related`` for :func:`rank_matches`: two matched works are near-duplicates of each
-    other (estimated Jaccard of their signatures at or above the near-duplicate threshold)."""
+def text_related(
+    signatures: Mapping[Any, TextSignature], *, thresholds: TextThresholds = TEXT_THRESHOLDS
+) -> Related:
+    """``related`` for :func:`rank_matches` over text matches (``work`` keys ``signatures``):
+    the earlier works whose claimed signatures match the work's own (:func:`text_relations`)."""
 
-    def related(a: Match, b: Match) -> bool:
-        same = np.mean(minhashes[a.work] == minhashes[b.work])
-        return bool(same >= TEXT_THRESHOLDS.near_jaccard)
+    def related(match: Match, earlier: Sequence[Match]) -> npt.NDArray[np.bool_]:
+        others = [signatures[e.work] for e in earlier]
+        return text_relations(signatures[match.work], others, thresholds=thresholds)
 
     return related
 
 
 def text_relations(
-    minhashes: npt.NDArray[np.uint32],
-    shingles: npt.ArrayLike,
-    sha256_norms: Sequence[str],
+    work: TextSignature,
+    others: Sequence[TextSignature],
     *,
     thresholds: TextThresholds = TEXT_THRESHOLDS,
 ) -> npt.NDArray[np.bool_]:
-    """Which registered texts match each other, from their claims' signatures alone.
+    """Which of ``others`` match ``work``, from the claims' signatures alone.
 
-    The same rule as :func:`classify_text` between a query and a work, with both sides
-    estimated from MinHash: Jaccard from the share of equal values, the shared shingles from
-    Jaccard and the two shingle counts. Returns a symmetric (works, works) matrix."""
-    mh = np.asarray(minhashes, dtype=np.uint32)
-    count = np.asarray(shingles, dtype=np.float64)
-    jaccard = np.stack([(mh == row).mean(axis=1) for row in mh]) if len(mh) else np.zeros((0, 0))
-    shared = jaccard / (1.0 + jaccard) * (count[:, None] + count[None, :])
-    contained = shared / np.minimum(count[:, None], count[None, :])
-    norms = np.asarray(sha256_norms)
-    same = norms[:, None] == norms[None, :]
+    The rule of :func:`classify_text` between a query and a work, with both sides estimated
+    from MinHash: Jaccard from the share of equal values, the shared shingles from Jaccard
+    and the two shingle counts, containment (either way) from those."""
+    if not others:
+        return np.zeros(0, dtype=np.bool_)
+    jaccard = (np.stack([o.minhash for o in others]) == work.minhash).mean(axis=1)
+    count = np.array([o.shingles for o in others], dtype=np.float64)
+    shared = jaccard / (1.0 + jaccard) * (count + work.shingles)
+    contained = shared / np.minimum(count, work.shingles)
+    same = np.array([o.sha256_norm == work.sha256_norm for o in others])
     near = (jaccard >= thresholds.near_jaccard) & (shared >= thresholds.near_min_shared)
     partial = (contained >= thresholds.partial_containment) & (
         shared >= thresholds.partial_min_shared

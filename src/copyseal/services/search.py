@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from copyseal.adapters.media import compute_chromaprint, decode_image
 from copyseal.core.claims import Claim, parse_leaf
@@ -260,7 +261,7 @@ class SimilaritySearch:
         matches: list[fx.Match],
         exact: dict[int, Entry],
         top_k: int,
-        related: Callable[[fx.Match, fx.Match], bool] | None = None,
+        related: fx.Related | None = None,
     ) -> list[WorkMatch]:
         """Ranked and described; ``exact`` are the works whose content hash is the query's.
         Without ``related``, every match of the query copies every earlier one (an image or
@@ -330,8 +331,7 @@ class SimilaritySearch:
                         [signatures[i].sha256_norm for i in indices],
                     )
                 matches = [_by_content_hash(m, registered) for m in matches]
-            related = _text_related(matches, signatures)
-            results.append(self._ranked(matches, registered, top_k, related))
+            results.append(self._ranked(matches, registered, top_k, _text_related(signatures)))
         return results
 
     def _image_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
@@ -497,25 +497,18 @@ def _by_content_hash(match: fx.Match, registered: dict[int, Entry]) -> fx.Match:
     return replace(match, kind=fx.NEAR_DUPLICATE) if match.kind == fx.EXACT else match
 
 
-def _text_related(
-    matches: Sequence[fx.Match], signatures: dict[int, TextSignature]
-) -> Callable[[fx.Match, fx.Match], bool]:
-    """Which matches of one text copy each other: a work with the query's bytes is the query,
-    so every match of the query matches it; two others, when their claims' fingerprints
-    match (:func:`fx.text_relations`)."""
-    works = [m.work for m in matches if m.kind != fx.EXACT]
-    if len(works) < 2:  # every pair has a work with the query's bytes (the usual case)
-        return lambda a, b: True
-    at = {work: i for i, work in enumerate(works)}
-    relations = fx.text_relations(
-        np.stack([signatures[w].minhash for w in works]),
-        [signatures[w].shingles for w in works],
-        [signatures[w].sha256_norm for w in works],
-    )
+def _text_related(signatures: dict[int, TextSignature]) -> fx.Related:
+    """Which earlier matches of one text a match copies. A work with the query's bytes is the
+    query: it copies every earlier match, and every match copies it. Two other texts, when
+    their claims' fingerprints match each other (:func:`fx.text_related`)."""
+    texts = fx.text_related(signatures)
 
-    def related(a: fx.Match, b: fx.Match) -> bool:
-        if a.kind == fx.EXACT or b.kind == fx.EXACT:
-            return True
-        return bool(relations[at[a.work], at[b.work]])
+    def related(match: fx.Match, earlier: Sequence[fx.Match]) -> npt.NDArray[np.bool_]:
+        out = np.ones(len(earlier), dtype=np.bool_)
+        if match.kind != fx.EXACT:
+            others = [i for i, e in enumerate(earlier) if e.kind != fx.EXACT]
+            if others:
+                out[others] = texts(match, [earlier[i] for i in others])
+        return out
 
     return related
