@@ -7,8 +7,9 @@
   function of the log (``copyseal index rebuild``) and is written in the same transaction as
   the registration.
 - :class:`SimilaritySearch` answers a check: exact copies by content hash, edited copies by
-  index candidates verified against the candidates' claimed fingerprints, ranked, with the
-  earliest registration of each cluster marked as the original.
+  index candidates verified against the candidates' claimed fingerprints, ranked; a match
+  that copies no earlier-registered match is marked as an original (priority is log order,
+  whatever a claim's fingerprints declare).
 - :meth:`SimilaritySearch.assess_many` is the registry's anti-squatting policy: it finds what
   each claim's content matches and hands the matches to the rules of
   :mod:`copyseal.services.policy` (content that matches another creator's earlier work is
