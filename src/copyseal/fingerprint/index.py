@@ -35,7 +35,7 @@ found by the next, or the index must be rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -46,6 +46,7 @@ from copyseal.fingerprint.image import ImageQuery, ImageSignature
 from copyseal.fingerprint.text import (
     NUM_PERM,
     TextFeatures,
+    TextSignature,
     _splitmix64,
     distinct,
     estimate_overlap,
@@ -231,7 +232,9 @@ class Match:
     """One registered work that a query copies or nearly copies.
 
     ``work`` is whatever the caller uses to name works (a work ID, a log index); ``order`` is
-    its registration order (log index), which decides who was first.
+    its registration order (log index), which decides who was first. ``copies`` are the
+    earlier-registered matches of the same query that this work copies (set by
+    :func:`rank_matches`); a work that copies none of them is ``original``.
     """
 
     work: Any
@@ -240,6 +243,7 @@ class Match:
     score: float
     details: dict[str, float]
     original: bool = False
+    copies: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -260,7 +264,11 @@ def classify_text(
     shared: float,
     thresholds: TextThresholds = TEXT_THRESHOLDS,
 ) -> tuple[str, float] | None:
-    """The kind and score of a text match, or None below every threshold."""
+    """The kind and score of a text match, or None below every threshold.
+
+    ``exact`` here is the same normal form, which the work's claim declares
+    (``text_sha256_norm_v1``); a check calls a match exact only when the content hash
+    matches too (``services/search.py``)."""
     if exact:
         return EXACT, 1.0
     if jaccard >= thresholds.near_jaccard and shared >= thresholds.near_min_shared:
@@ -310,39 +318,35 @@ def score_text(
     return out
 
 
+Related = Callable[[Match, Sequence[Match]], Sequence[bool] | npt.NDArray[np.bool_]]
+"""Which of some earlier-registered matches of a query a match copies (:func:`rank_matches`)."""
+
+
 def rank_matches(
     matches: Sequence[Match],
     *,
     top: int | None = None,
-    related: Callable[[Match, Match], bool] | None = None,
+    related: Related | None = None,
 ) -> list[Match]:
     """Best first (kind, then score, then earliest registration), originals marked.
 
-    Matches fall into clusters of works that are copies of each other (``related``; by
-    default all matches of one query form one cluster); the earliest registration of each
-    cluster is marked ``original``.
+    A match copies the earlier-registered matches it is ``related`` to (by default, every
+    earlier match of the query); a match that copies none is ``original``. Relations are
+    taken pair by pair, not chained: a post that quotes two unrelated works, registered after
+    both, copies both, and both are originals. Copies are looked for only for the matches
+    returned (among all of them), so ranking costs ``top`` × matches comparisons.
     """
     rank = {EXACT: 0, NEAR_DUPLICATE: 1, PARTIAL: 2}
     ordered = sorted(matches, key=lambda m: (rank[m.kind], -round(m.score, 6), m.order))
-    by_age = sorted(range(len(ordered)), key=lambda i: ordered[i].order)
-    cluster = list(range(len(ordered)))  # union-find over the matches
-
-    def root(i: int) -> int:
-        while cluster[i] != i:
-            cluster[i] = cluster[cluster[i]]
-            i = cluster[i]
-        return i
-
-    for a in range(len(ordered)):
-        for b in range(a + 1, len(ordered)):
-            if related is None or related(ordered[a], ordered[b]):
-                cluster[root(a)] = root(b)
-    first: dict[int, int] = {}
-    for i in by_age:
-        first.setdefault(root(i), i)
-    originals = set(first.values())
-    marked = [replace(m, original=i in originals) for i, m in enumerate(ordered)]
-    return marked[:top] if top is not None else marked
+    marked = []
+    for match in ordered if top is None else ordered[:top]:
+        earlier = sorted((e for e in ordered if e.order < match.order), key=lambda e: e.order)
+        if related is not None and earlier:
+            found = related(match, earlier)
+            earlier = [e for e, copied in zip(earlier, found, strict=True) if copied]
+        copies = tuple(e.work for e in earlier)
+        marked.append(replace(match, copies=copies, original=not copies))
+    return marked
 
 
 def image_distances(query: ImageQuery, work: ImageSignature) -> dict[str, float]:
@@ -416,12 +420,39 @@ def image_work_keys(signature: ImageSignature) -> list[int]:
     return sorted({k for h in signature.index_hashes for k in image_hash_keys(h)})
 
 
-def text_related(minhashes: dict[Any, npt.NDArray[np.uint32]]) -> Callable[[Match, Match], bool]:
-    """``related`` for :func:`rank_matches`: two matched works are near-duplicates of each
-    other (estimated Jaccard of their signatures at or above the near-duplicate threshold)."""
+def text_related(
+    signatures: Mapping[Any, TextSignature], *, thresholds: TextThresholds = TEXT_THRESHOLDS
+) -> Related:
+    """``related`` for :func:`rank_matches` over text matches (``work`` keys ``signatures``):
+    the earlier works whose claimed signatures match the work's own (:func:`text_relations`)."""
 
-    def related(a: Match, b: Match) -> bool:
-        same = np.mean(minhashes[a.work] == minhashes[b.work])
-        return bool(same >= TEXT_THRESHOLDS.near_jaccard)
+    def related(match: Match, earlier: Sequence[Match]) -> npt.NDArray[np.bool_]:
+        others = [signatures[e.work] for e in earlier]
+        return text_relations(signatures[match.work], others, thresholds=thresholds)
 
     return related
+
+
+def text_relations(
+    work: TextSignature,
+    others: Sequence[TextSignature],
+    *,
+    thresholds: TextThresholds = TEXT_THRESHOLDS,
+) -> npt.NDArray[np.bool_]:
+    """Which of ``others`` match ``work``, from the claims' signatures alone.
+
+    The rule of :func:`classify_text` between a query and a work, with both sides estimated
+    from MinHash: Jaccard from the share of equal values, the shared shingles from Jaccard
+    and the two shingle counts, containment (either way) from those."""
+    if not others:
+        return np.zeros(0, dtype=np.bool_)
+    jaccard = (np.stack([o.minhash for o in others]) == work.minhash).mean(axis=1)
+    count = np.array([o.shingles for o in others], dtype=np.float64)
+    shared = jaccard / (1.0 + jaccard) * (count + work.shingles)
+    contained = shared / np.minimum(count, work.shingles)
+    same = np.array([o.sha256_norm == work.sha256_norm for o in others])
+    near = (jaccard >= thresholds.near_jaccard) & (shared >= thresholds.near_min_shared)
+    partial = (contained >= thresholds.partial_containment) & (
+        shared >= thresholds.partial_min_shared
+    )
+    return np.asarray(same | near | partial, dtype=np.bool_)

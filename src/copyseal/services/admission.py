@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from copyseal.core.claims import Claim
 from copyseal.core.kinds import read
 from copyseal.core.workid import parse_work_id
 from copyseal.domain.folds import OwnershipStore
-from copyseal.domain.log import LogStore
+from copyseal.domain.log import Entry, LogStore
 from copyseal.errors import CopysealError, Forbidden, NotFound
 from copyseal.services.folds import Follower, Logged
 
@@ -42,6 +42,20 @@ class AdmissionPolicy(Protocol):
     ) -> list[Assessment]:
         """One verdict per claim; ``contents`` holds each claim's content where the
         submitter gave it (None for a claim submitted alone)."""
+        ...
+
+
+@runtime_checkable
+class SequencedRule(Protocol):
+    """A rule that must hold again inside the sequencer's transaction, for what was logged
+    since the claim was assessed (another creator's same bytes, a claim ahead in its batch).
+    It may read nothing: the sequencer hands it what it read already."""
+
+    def in_sequence(
+        self, claim: Claim, links: Sequence[tuple[int, str]], same: Sequence[Entry]
+    ) -> CopysealError | None:
+        """The refusal, if ``claim`` (assessed with ``links``) may no longer be logged given
+        ``same``, the entries with its content hash logged before it."""
         ...
 
 

@@ -25,9 +25,17 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from copyseal.core.claims import Claim
+from copyseal.domain.log import Entry
 from copyseal.domain.stores import Stores
+from copyseal.errors import CopysealError
 from copyseal.services.admission import Assessment
-from copyseal.services.antisquatting import AntiSquatting, parents_of, public_content, verdict
+from copyseal.services.antisquatting import (
+    AntiSquatting,
+    parents_of,
+    public_content,
+    refused_in_sequence,
+    verdict,
+)
 from copyseal.services.folds import Follower, SimilarityFold
 from copyseal.services.search import SimilaritySearch, WorkMatch
 
@@ -136,6 +144,11 @@ class WorkerPool:
         for i, assessment in zip(rest, assessed, strict=True):
             verdicts[i] = assessment
         return [v if v is not None else Assessment() for v in verdicts]
+
+    def in_sequence(
+        self, claim: Claim, links: Sequence[tuple[int, str]], same: Sequence[Entry]
+    ) -> CopysealError | None:
+        return refused_in_sequence(claim, links, same)
 
     @staticmethod
     def _key(claim: Claim, content: bytes | None) -> tuple[str, str]:

@@ -32,7 +32,7 @@ from copyseal.domain.admission import check_admissible
 from copyseal.domain.folds import LineageStore, LinkRow
 from copyseal.domain.log import Entry, LogStore, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound, Unavailable
-from copyseal.services.admission import AdmissionPolicy, AllOf, Assessment
+from copyseal.services.admission import AdmissionPolicy, AllOf, Assessment, SequencedRule
 from copyseal.services.fingerprints import keys_from_fields
 from copyseal.services.folds import Follower, Logged
 
@@ -275,9 +275,10 @@ class Registry:
                 leaves = [leaf_object(c, logged_at) for c in claims]
                 encoded = [jcs(leaf) for leaf in leaves]
             replays = writer.find_nonces([(c.signer, c.nonce) for c in claims])
-            registered = _first_works(
-                writer.find_contents(a.content for a in admitted if a.content)
-            )
+            # Every entry with the batch's content hashes, in one query: for repeats, and for
+            # the rules that hold again in sequence (``same`` gains the batch's own entries).
+            same = writer.find_contents({a.content for a in admitted if a.content is not None})
+            registered = _first_works(same)
             new_entries: list[Entry] = []
             logged: list[Logged] = []
             new_leaves: dict[int, dict[str, Any]] = {}
@@ -286,6 +287,8 @@ class Registry:
                 claim, content = item.claim, item.content
                 work = content if item.kind.work else None  # a work is registered once
                 found = self._existing(claim, work, replays, registered, new_entries, seen)
+                if found is None and content is not None:
+                    found = self._refused_in_sequence(item, same.get(content, ()))
                 if found is not None:
                     outcomes.append(found)
                     continue
@@ -294,6 +297,8 @@ class Registry:
                 seen[(claim.signer, claim.nonce)] = size
                 if work is not None:
                     seen[(claim.signer, "sha256:" + work)] = size
+                if content is not None:
+                    same.setdefault(content, []).append(entry)
                 new_entries.append(entry)
                 logged.append(Logged(entry, claim, item.kind, {"similarity": item.keys}))
                 outcomes.append(_Pending(size, created=True))
@@ -313,6 +318,14 @@ class Registry:
             writer.append(new_entries, created, stored)
         by_index = {e.index: e for e in new_entries}
         return [self._finish(o, by_index, new_leaves, (stored, read)) for o in outcomes], logged
+
+    def _refused_in_sequence(self, item: _Admitted, same: Sequence[Entry]) -> CopysealError | None:
+        for rule in self.policies:
+            if isinstance(rule, SequencedRule):
+                refusal = rule.in_sequence(item.claim, item.links, same)
+                if refusal is not None:
+                    return refusal
+        return None
 
     def _existing(
         self,

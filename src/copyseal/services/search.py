@@ -2,10 +2,10 @@
 
 :class:`SimilaritySearch` answers a check: exact copies by content hash, edited copies by
 candidates from the similarity index (a fold of the log, caught up before each look-up)
-verified against the candidates' claimed fingerprints, ranked, with the earliest
-registration of each cluster marked as the original. The fingerprints come from
-``services/fingerprints.py``; the registration rule built on the check is
-``services/antisquatting.py``.
+verified against the candidates' claimed fingerprints, ranked; a match that copies no
+earlier-registered match is marked as an original (priority is log order, whatever a claim's
+fingerprints declare). The fingerprints come from ``services/fingerprints.py``; the
+registration rule built on the check is ``services/antisquatting.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from copyseal.adapters.image_budget import with_decoded_image
 from copyseal.core.claims import parse_leaf
@@ -91,6 +92,8 @@ class WorkMatch:
     original: bool
     details: dict[str, float] = field(default_factory=dict)
     shared_passages: tuple[tuple[int, int], ...] = ()
+    copies: tuple[int, ...] = ()
+    """Entry indices of the earlier-registered matches this work copies (none: original)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,12 +151,19 @@ class SimilaritySearch:
         return self._ranked(matches, exact, top_k)
 
     def _ranked(
-        self, matches: list[fx.Match], exact: dict[int, Entry], top_k: int
+        self,
+        matches: list[fx.Match],
+        exact: dict[int, Entry],
+        top_k: int,
+        related: fx.Related | None = None,
     ) -> list[WorkMatch]:
+        """Ranked and described; ``exact`` are the works whose content hash is the query's.
+        Without ``related``, every match of the query copies every earlier one (an image or
+        audio match is a copy of the whole, never a part)."""
         matches = matches + [
             fx.Match(i, i, fx.EXACT, 1.0, {}) for i in exact if i not in {m.work for m in matches}
         ]
-        return [self.describe(m) for m in fx.rank_matches(matches, top=top_k)]
+        return [self.describe(m) for m in fx.rank_matches(matches, top=top_k, related=related)]
 
     def _passages(self, text: str, match: WorkMatch) -> tuple[tuple[int, int], ...]:
         fields = self._fingerprints([match.index], "text_minhash_v1").get(match.index)
@@ -220,11 +230,8 @@ class SimilaritySearch:
                         [signatures[i].shingles for i in indices],
                         [signatures[i].sha256_norm for i in indices],
                     )
-                matches = [
-                    replace(m, kind=fx.EXACT, score=1.0) if m.work in registered else m
-                    for m in matches
-                ]
-            results.append(self._ranked(matches, registered, top_k))
+                matches = [_by_content_hash(m, registered) for m in matches]
+            results.append(self._ranked(matches, registered, top_k, _text_related(signatures)))
         return results
 
     def _image_matches(self, content: bytes, exact: dict[int, Entry]) -> list[fx.Match]:
@@ -270,6 +277,7 @@ class SimilaritySearch:
             score=match.score,
             original=match.original,
             details=dict(match.details),
+            copies=tuple(int(c) for c in match.copies),
         )
 
     def fingerprint_and_check(
@@ -324,3 +332,29 @@ def registered(entries: Iterable[Entry]) -> Iterator[Entry]:
         kind = KINDS.get(entry.type)
         if kind is not None and kind.work:
             yield entry
+
+
+def _by_content_hash(match: fx.Match, registered: dict[int, Entry]) -> fx.Match:
+    """Exact means the query's bytes are the work's: its content hash, which the claim signs.
+    The same normal form is a near-duplicate of score 1: the normalised hash is a fingerprint
+    the claim declares, and a claim submitted without its content was never held to it."""
+    if match.work in registered:
+        return replace(match, kind=fx.EXACT, score=1.0)
+    return replace(match, kind=fx.NEAR_DUPLICATE) if match.kind == fx.EXACT else match
+
+
+def _text_related(signatures: dict[int, TextSignature]) -> fx.Related:
+    """Which earlier matches of one text a match copies. A work with the query's bytes is the
+    query: it copies every earlier match, and every match copies it. Two other texts, when
+    their claims' fingerprints match each other (:func:`fx.text_related`)."""
+    texts = fx.text_related(signatures)
+
+    def related(match: fx.Match, earlier: Sequence[fx.Match]) -> npt.NDArray[np.bool_]:
+        out = np.ones(len(earlier), dtype=np.bool_)
+        if match.kind != fx.EXACT:
+            others = [i for i, e in enumerate(earlier) if e.kind != fx.EXACT]
+            if others:
+                out[others] = texts(match, [earlier[i] for i in others])
+        return out
+
+    return related

@@ -148,18 +148,50 @@ def test_rank_order_and_originals() -> None:
     )
     assert [x.work for x in ranked] == ["d", "b", "a", "c"]
     assert [x.original for x in ranked] == [True, False, False, False]
-    separate = ix.rank_matches(ranked, related=lambda a, b: {a.work, b.work} <= {"a", "b"})
+    separate = ix.rank_matches(
+        ranked, related=lambda x, earlier: [{x.work, e.work} <= {"a", "b"} for e in earlier]
+    )
     assert {x.work for x in separate if x.original} == {"d", "b", "c"}
     assert len(ix.rank_matches(ranked, top=2)) == 2
 
 
+def test_originals_are_decided_pair_by_pair() -> None:
+    """A later work that copies two unrelated earlier ones copies both, and both stay
+    originals: relations are not chained through it."""
+    m = lambda work, order: ix.Match(work, order, "partial", 0.9, {})  # noqa: E731
+    pairs = {frozenset("ac"), frozenset("bc")}
+    ranked = ix.rank_matches(
+        [m("c", 9), m("a", 1), m("b", 4)],
+        related=lambda x, earlier: [{x.work, e.work} in pairs for e in earlier],
+    )
+    assert {x.work: (x.original, x.copies) for x in ranked} == {
+        "a": (True, ()),
+        "b": (True, ()),
+        "c": (False, ("a", "b")),
+    }
+
+
+def test_text_relations_from_signatures_alone() -> None:
+    post = "Found this on a walk and had to share it with all of you here today: " + POEM
+    texts = [POEM, POEM.replace("yellow", "green"), OTHERS[0], post, POEM.upper() + "!"]
+    sigs = tfp.text_fingerprints_v1(texts, iscc=False)
+    relations = [ix.text_relations(s, sigs).tolist() for s in sigs]
+    assert relations == [
+        [True, True, False, True, True],
+        [True, True, False, True, True],
+        [False, False, True, False, False],
+        [True, True, False, True, True],
+        [True, True, False, True, True],
+    ]
+    assert ix.text_relations(sigs[0], []).tolist() == []
+
+
 def test_text_related_clusters() -> None:
-    a = tfp.text_fingerprint_v1(POEM, iscc=False).minhash
-    b = tfp.text_fingerprint_v1(POEM.replace("yellow", "green"), iscc=False).minhash
-    c = tfp.text_fingerprint_v1(OTHERS[0], iscc=False).minhash
-    related = ix.text_related({"a": a, "b": b, "c": c})
+    texts = [POEM, POEM.replace("yellow", "green"), OTHERS[0]]
+    sigs = tfp.text_fingerprints_v1(texts, iscc=False)
+    related = ix.text_related(dict(zip("abc", sigs, strict=True)))
     m = lambda work: ix.Match(work, 0, "partial", 1.0, {})  # noqa: E731
-    assert related(m("a"), m("b")) and not related(m("a"), m("c"))
+    assert related(m("a"), [m("b"), m("c")]).tolist() == [True, False]
 
 
 @pytest.mark.parametrize(
