@@ -59,6 +59,17 @@ class CopysealError(Exception):
             self.remedy = remedy
         self.details = details
 
+    def hint_in(self, wordings: dict[str, str]) -> str:
+        """The hint in an interface's own terms: its wording of this error's ``remedy``
+        (placeholders filled from the details), else the error's own hint."""
+        wording = wordings.get(self.remedy)
+        if wording is None:
+            return self.hint
+        try:
+            return wording.format(**self.details)
+        except (KeyError, IndexError):
+            return self.hint
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly description, the body of a problem document or ``--json`` error."""
         out: dict[str, Any] = {

@@ -34,10 +34,4 @@ HINTS = {
 
 def cli_hint(exc: CopysealError) -> str:
     """The hint the CLI shows for ``exc``: its remedy in CLI terms, else its own hint."""
-    wording = HINTS.get(exc.remedy)
-    if wording is None:
-        return exc.hint
-    try:
-        return wording.format(**exc.details)
-    except (KeyError, IndexError):
-        return exc.hint
+    return exc.hint_in(HINTS)

@@ -98,20 +98,10 @@ HINTS = {
 """The service's wording of each error ``remedy`` (``errors.py``): never a command-line flag."""
 
 
-def hint_for(exc: CopysealError) -> str:
-    wording = HINTS.get(exc.remedy)
-    if wording is None:
-        return exc.hint
-    try:
-        return wording.format(**exc.details)
-    except (KeyError, IndexError):
-        return exc.hint
-
-
 def problem(exc: CopysealError, instance: str) -> dict[str, Any]:
     """The problem document of ``exc`` (RFC 9457 members, then copyseal's own)."""
     body = exc.to_dict()
-    if hint := hint_for(exc):
+    if hint := exc.hint_in(HINTS):
         body["hint"] = hint
     name = re.sub(r"(?<!^)(?=[A-Z])", "-", body.pop("error")).lower()
     return {

@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from copyseal.adapters.storage.sqlite_common import (
+    Transactions,
     connect,
     insert_rows,
     lookup,
     marks,
     padded,
-    rollback,
     translate,
-    writer_turn,
 )
 from copyseal.domain.log import Entry, StoredCheckpoint
 from copyseal.errors import ConflictError, CopysealError, NotFound
@@ -256,24 +255,20 @@ class SqliteLogStore(_Reads):
 
     @contextmanager
     def sequencer(self) -> Iterator[_Writer]:
-        with self._write_lock, writer_turn(self.path, self._timeout, "log store"):
-            conn = self._writer_conn()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise _translate(exc) from exc
-            try:
-                yield _Writer(conn)
-            except BaseException:
-                rollback(conn)
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                rollback(conn)
-                raise _translate(exc) from exc
+        with self._write_lock:
+            writes = self._transactions()
+        with writes.write() as conn:
+            yield _Writer(conn)
         if self._checkpointer is not None:
             self._checkpointer.committed()
+
+    def _transactions(self) -> Transactions:
+        writes: Transactions | None = getattr(self, "_writes", None)
+        if writes is None:
+            writes = self._writes = Transactions(
+                self._writer_conn(), self.path, self._timeout, "log store"
+            )
+        return writes
 
     def _writer_conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self, "_wconn", None)
@@ -351,6 +346,7 @@ class SqliteLogStore(_Reads):
             self._all.clear()
         self._local = threading.local()
         self.__dict__.pop("_wconn", None)
+        self.__dict__.pop("_writes", None)
 
 
 CHECKPOINT_WAL_BYTES = 4 << 20
