@@ -23,7 +23,8 @@ from copyseal.services.search import SimilaritySearch
 
 
 def follower_for(stores: Stores) -> Follower:
-    """Every fold of a home, following its log."""
+    """Every fold of a home, following its log; the sequencer folds each batch into those
+    the admission rules read, readers catch up the others."""
     return Follower(
         stores.log,
         [
@@ -32,6 +33,7 @@ def follower_for(stores: Stores) -> Follower:
             OwnershipFold(stores.ownership),
             CatalogFold(stores.catalog),
         ],
+        eager=("similarity", "ownership"),
     )
 
 

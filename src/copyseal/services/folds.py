@@ -188,13 +188,27 @@ def _catalog_entry(item: Logged) -> CatalogEntry:
 
 
 class Follower:
-    """Keeps ``folds`` in step with ``log``; one thread of this process folds each at a time."""
+    """Keeps ``folds`` in step with ``log``; one thread of this process folds each at a time.
 
-    def __init__(self, log: LogStore, folds: Sequence[Fold], *, chunk: int = CHUNK) -> None:
+    ``eager`` names the folds the sequencer folds each batch into right after its commit:
+    those an admission rule reads (the similarity index, ownership), so the next batch is
+    judged against everything logged. The others are caught up by their readers."""
+
+    def __init__(
+        self,
+        log: LogStore,
+        folds: Sequence[Fold],
+        *,
+        eager: Iterable[str] | None = None,
+        chunk: int = CHUNK,
+    ) -> None:
         self.log = log
         self.folds = {fold.name: fold for fold in folds}
+        self.eager = list(self.folds if eager is None else eager)
         self.chunk = chunk
-        self._locks = {name: threading.Lock() for name in self.folds}
+        # Re-entrant: a batch's catch-up takes every lock it needs before its transaction,
+        # in name order, as every catch-up does (a lock, then the store's transaction).
+        self._locks = {name: threading.RLock() for name in self.folds}
 
     def fold(self, name: str) -> Fold:
         return self.folds[name]
@@ -203,10 +217,12 @@ class Follower:
         """Fold whatever the named folds (all by default) have not read; returns the log
         size they reached. ``recent`` are entries the caller has at hand, read already."""
         size = self.log.tree_size()
-        folds = [self.folds[name] for name in (self.folds if names is None else names)]
+        folds = [self.folds[name] for name in sorted(self.folds if names is None else names)]
         failed: CopysealError | None = None
         with ExitStack() as together:
             if recent:  # a batch just logged: its folds commit in one go where they can
+                for fold in folds:
+                    together.enter_context(self._locks[fold.name])
                 for fold in folds:
                     together.enter_context(fold.store.batch())
             for fold in folds:
@@ -219,10 +235,11 @@ class Follower:
         return size
 
     def catch_up_quietly(self, *, recent: Sequence[Logged] = ()) -> CopysealError | None:
-        """:meth:`catch_up`, for a caller that must not fail (the sequencer, after a commit):
-        the error, if any, is returned; the next catch-up folds what this one could not."""
+        """:meth:`catch_up` of the eager folds, for a caller that must not fail (the
+        sequencer, after a commit): the error, if any, is returned; the next catch-up folds
+        what this one could not."""
         try:
-            self.catch_up(recent=recent)
+            self.catch_up(self.eager, recent=recent)
         except CopysealError as exc:
             return exc
         return None

@@ -25,7 +25,7 @@ from copyseal.core.claims import Claim, sign_envelope
 from copyseal.core.keys import Signer
 from copyseal.core.kinds import dispute, register
 from copyseal.core.kinds.kind import ClaimKind, Link
-from copyseal.errors import MalformedDocument, NotAccepted, UnsupportedVersion
+from copyseal.errors import CopysealError, MalformedDocument, NotAccepted, UnsupportedVersion
 
 __all__ = [
     "KINDS",
@@ -49,6 +49,7 @@ class Reading:
 
     kind: ClaimKind | None
     problem: str | None = None
+    error: CopysealError | None = None
 
     @property
     def understood(self) -> bool:
@@ -85,11 +86,24 @@ def read_body(claim: Claim, kinds: Mapping[str, ClaimKind] = KINDS) -> ClaimKind
 
 
 def read(claim: Claim, kinds: Mapping[str, ClaimKind] = KINDS) -> Reading:
-    """:func:`read_body` that reports instead of raising: for logged claims."""
+    """:func:`read_body` that reports instead of raising: for logged claims.
+
+    A claim is immutable once signed (its signature covers the body), so what this
+    copyseal's own table makes of it is kept on it: the admission rules, the sequencer and
+    the folds each ask, and the body is validated once."""
+    cached: Reading | None = claim.__dict__.get(_READING) if kinds is KINDS else None
+    if cached is not None:
+        return cached
     try:
-        return Reading(read_body(claim, kinds))
+        reading = Reading(read_body(claim, kinds))
     except (UnsupportedVersion, MalformedDocument) as exc:
-        return Reading(None, exc.message)
+        reading = Reading(None, exc.message, exc)
+    if kinds is KINDS:
+        object.__setattr__(claim, _READING, reading)  # not a field: equality ignores it
+    return reading
+
+
+_READING = "_reading"
 
 
 def content_of(claim: Claim, kinds: Mapping[str, ClaimKind] = KINDS) -> str | None:
@@ -108,7 +122,11 @@ def admit(
             f"claim type {claim.type!r} is not accepted by this log",
             accepted=sorted(accepted),
         )
-    kind = read_body(claim, kinds)
+    reading = read(claim, kinds)
+    if reading.kind is None:
+        assert reading.error is not None
+        raise reading.error
+    kind = reading.kind
     if claim.version != kind.version:
         raise UnsupportedVersion(
             f"this log accepts {claim.type} body version {kind.version}, not {claim.version}"
