@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install run demo test lint bench messages clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -39,6 +39,13 @@ bench: install
 	bash scripts/system-deps.sh
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.similarity
+
+# Extract the marked messages and merge them into each catalogue (then translate the new ones).
+messages: install
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output -k _ -k N_ -k ngettext:1,2 \
+		--project copyseal -o src/copyseal/locale/copyseal.pot src
+	$(BIN)/pybabel -q update -N --no-wrap -D copyseal -i src/copyseal/locale/copyseal.pot \
+		-d src/copyseal/locale -l zh_CN
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -46,6 +46,7 @@ from copyseal.server import (
 from copyseal.server.batching import RegistrationBatcher
 from copyseal.server.bodies import JsonDepthLimit
 from copyseal.server.deps import Services, Settings, SimilarityCheck
+from copyseal.server.locale import LocaleMiddleware, switch
 from copyseal.server.problems import handle_error
 from copyseal.server.ratelimit import DEFAULT_RATES, RateLimiter, shares
 from copyseal.server.rendering import STATIC
@@ -251,6 +252,7 @@ def create_app(
     for error in (CopysealError, HTTPException, RequestValidationError, Exception):
         app.add_exception_handler(error, handle_error)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(LocaleMiddleware)
     app.add_middleware(BodyDeadline, timeout_s=settings.body_timeout_s)
     app.add_middleware(JsonDepthLimit)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -270,6 +272,7 @@ def create_app(
         web_search.pages,
         web_search.forms,
         web_docs.pages,
+        switch,
     ):
         app.include_router(router)
     return app

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from copyseal import i18n
 from copyseal.domain.titles import visible_text
 from copyseal.server.deps import (
     BROWSER_COOKIE,
@@ -28,6 +29,7 @@ from copyseal.server.deps import (
     get_services,
     resolve_caller,
 )
+from copyseal.server.locale import TAGS
 from copyseal.server.qr import qr_svg
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -83,7 +85,10 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # One environment for every language: the callables read the request's locale.
+    env.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["short_did"] = short_did
     env.filters["when"] = human_time
     env.filters["unixtime"] = lambda t: human_time(
@@ -181,6 +186,9 @@ def render(
         "log_vkey": svc.log_vkey,
         "base_url": base_url(request, svc),
         "htmx": bool(request.headers.get("hx-request")),
+        "locale": i18n.current(),
+        "lang": TAGS[i18n.current()],
+        "locales": [(code, TAGS[code]) for code in i18n.LOCALES],
         **(context or {}),
     }
     html = environment().get_template(template).render(page)
