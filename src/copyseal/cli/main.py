@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import copyseal
+from copyseal import i18n
 from copyseal.adapters.home import DEFAULT_KEY, Home
 from copyseal.cli import chain as chain_cli
 from copyseal.cli import keys as keys_cli
@@ -280,4 +281,5 @@ def audit(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
 
 
 def main() -> None:
+    i18n.set_locale(i18n.cli_locale())  # COPYSEAL_LANG, else the POSIX locale variables
     app()
