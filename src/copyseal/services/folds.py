@@ -194,7 +194,8 @@ class Follower:
         self.log = log
         self.folds = {fold.name: fold for fold in folds}
         self.chunk = chunk
-        self._locks = {name: threading.Lock() for name in self.folds}
+        # Reentrant: a catch-up of a batch holds them all while each fold is followed.
+        self._locks = {name: threading.RLock() for name in self.folds}
 
     def fold(self, name: str) -> Fold:
         return self.folds[name]
@@ -207,6 +208,11 @@ class Follower:
         failed: CopysealError | None = None
         with ExitStack() as together:
             if recent:  # a batch just logged: its folds commit in one go where they can
+                # The folds' locks first, then their writer, the order a reader takes them in
+                # (its fold's lock, then the writer when it applies): a writer held first
+                # would wait for a reader's lock while the reader waits for the writer.
+                for fold in folds:
+                    together.enter_context(self._locks[fold.name])
                 for fold in folds:
                     together.enter_context(fold.store.batch())
             for fold in folds:
