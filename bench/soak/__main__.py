@@ -5,10 +5,11 @@ The server runs on a fresh home in a temporary directory, on 127.0.0.1; this pro
 it (``load.py``) and, at random intervals, SIGKILLs one of its workers or, with ``--mode
 server`` or ``mixed``, the whole server, which it then starts again on the same home
 (``faults.py``). When the time is up the clients finish what they sent, the server is
-stopped, and the home is checked (``checks.py``): nothing acknowledged lost, nothing logged
-twice, the log audits clean, the folds catch up and equal a rebuild. It prints a table and
-exits 1 if any of that failed, if the service answered any request with a 500, or if a work
-sent was still unanswered two minutes after the time was up (the service hung).
+stopped (SIGTERM in ``workers`` mode, else one more SIGKILL), and the home is checked
+(``checks.py``): nothing acknowledged lost, nothing logged twice, the log audits clean, the
+folds catch up and equal a rebuild. It prints a table and exits 1 if any of that failed, if
+the service answered any request with a 500, or if a work sent was still unanswered two
+minutes after the time was up (the service hung).
 
 Options: ``--seconds`` (60), ``--workers`` (2), ``--clients`` (32), ``--mode workers|server|
 mixed`` (mixed), ``--kill-every MIN:MAX`` seconds between kills (2:6), ``--seed``, ``--json``
@@ -61,13 +62,16 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 async def _soak(args: argparse.Namespace, server: Server, tally: Tally, faults: FaultLog) -> float:
     """Run the load and the faults; the seconds until every client had settled."""
     rng = random.Random(args.seed)
+    # The faults draw from their own generator, so a seed fixes which kills come in order,
+    # however the clients' requests interleave.
+    fault_rng = random.Random(None if args.seed is None else args.seed + 1)
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     async with httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits) as http:
         plan = Plan(rng, await open_accounts(http, rng))
         start = time.monotonic()
         until = start + args.seconds
         killing = asyncio.create_task(
-            inject(server, faults, rng=rng, mode=args.mode, every=args.every, until=until)
+            inject(server, faults, rng=fault_rng, mode=args.mode, every=args.every, until=until)
         )
         settle = until + GRACE_S
         reporting = asyncio.create_task(_progress(tally, faults, start))
@@ -146,7 +150,12 @@ def main(argv: list[str]) -> int:
         try:
             took = asyncio.run(_soak(args, server, tally, faults))
         finally:
-            server.stop()
+            # Killed once more at the end, unless only workers were to be: the checks then
+            # see the home as a crash leaves it (WAL not copied back, folds as they were).
+            if args.mode == "workers":
+                server.stop()
+            else:
+                server.kill_all()
         checking = time.monotonic()
         found = check_home(server.home, tally.acks.values(), tally.conflicting)
         print(f"checked the home in {time.monotonic() - checking:.0f} s", file=sys.stderr)
