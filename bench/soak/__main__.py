@@ -114,8 +114,8 @@ def _figures(
         "lost": len(found.lost),
         "duplicated": len(found.duplicated),
         "worker_kills": faults.worker_kills,
-        "worker_deaths_logged": log.count("was killed by signal SIGKILL"),
-        "server_kills": faults.server_kills,
+        "worker_deaths_unlogged": faults.unlogged(log),
+        "server_kills": len(faults.server_kills),
         "restarts": faults.restarts,
         "restart_seconds": round(faults.restart_s, 1),
         "throughput_per_s": round(len(tally.acks) / took, 1),
@@ -135,7 +135,7 @@ def _table(figures: dict[str, Any]) -> Table:
         if isinstance(value, dict):
             value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
         elif isinstance(value, list):
-            value = "\n".join(value)
+            value = "\n".join(value) or "none"
         table.add_row(name.replace("_", " "), str(value))
     return table
 

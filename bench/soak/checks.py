@@ -29,8 +29,8 @@ from copyseal.adapters.home import Home
 from copyseal.core.certificate import Certificate, verify_certificate
 from copyseal.core.note import Checkpoint, NoteVerifier
 from copyseal.domain.log import Entry, LogStore
-from copyseal.domain.stores import Stores
 from copyseal.services.assembly import follower_for
+from copyseal.services.folds import Follower
 
 PAGE = 2000
 FOLD_TABLES = {
@@ -60,14 +60,19 @@ def check_home(path: Path, acks: Iterable[Ack], conflicting: list[str]) -> Findi
     home = Home.open(path)
     found = Findings()
     stores = home.open_stores()
+    auditing = None
     try:
+        follower = follower_for(stores)
         found.entries = stores.log.tree_size()
+        found.behind = {n: found.entries - f.store.through() for n, f in follower.folds.items()}
+        auditing = start_audit(path)  # in a process of its own, while this one checks the rest
         found.lost = find_lost(stores.log, home.log_signer.verifier, acks)
         found.duplicated = find_duplicates(stores.log) + conflicting
-        found.behind, found.folds = compare_folds(stores, path / "copyseal.db")
+        found.folds = compare_folds(follower, found.behind, path / "copyseal.db")
     finally:
         stores.close()
-    found.audit_ok, found.audit = run_audit(path)
+        if auditing is not None:
+            found.audit_ok, found.audit = audit_result(auditing)
     return found
 
 
@@ -120,13 +125,10 @@ def find_duplicates(log: LogStore) -> list[str]:
     return found
 
 
-def compare_folds(stores: Stores, db: Path) -> tuple[dict[str, int], list[str]]:
-    """How far each fold was behind; how the caught-up folds differ from a rebuild."""
-    follower = follower_for(stores)
-    size = stores.log.tree_size()
-    behind = {name: size - fold.store.through() for name, fold in follower.folds.items()}
+def compare_folds(follower: Follower, behind: dict[str, int], db: Path) -> list[str]:
+    """How the folds, caught up, differ from a rebuild (and any that was ahead of the log)."""
     problems = [f"{name} is ahead of the log by {-n}" for name, n in behind.items() if n < 0]
-    follower.catch_up()
+    size = follower.catch_up()
     caught_up = _fold_rows(db)
     follower.rebuild()
     rebuilt = _fold_rows(db)
@@ -136,7 +138,7 @@ def compare_folds(stores: Stores, db: Path) -> tuple[dict[str, int], list[str]]:
             problems.append(f"{name}: {extra} rows a rebuild does not make, {missing} missing")
     if not caught_up["similarity"] and size:
         problems.append("similarity: nothing was indexed")
-    return behind, problems
+    return problems
 
 
 def _fold_rows(db: Path) -> dict[str, set[tuple[Any, ...]]]:
@@ -150,19 +152,23 @@ def _fold_rows(db: Path) -> dict[str, set[tuple[Any, ...]]]:
     return out
 
 
-def run_audit(path: Path) -> tuple[bool, str]:
+def start_audit(path: Path) -> subprocess.Popen[str]:
     command = [sys.executable, "-c", "from copyseal.cli.main import main; main()"]
-    done = subprocess.run(
+    return subprocess.Popen(
         [*command, "audit", "--home", str(path), "--json"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
-        check=False,
     )
+
+
+def audit_result(proc: subprocess.Popen[str]) -> tuple[bool, str]:
+    """Whether ``copyseal audit`` found the log clean, and what it said."""
+    out, err = proc.communicate(timeout=600)
     try:
-        report = json.loads(done.stdout)
+        report = json.loads(out)
     except json.JSONDecodeError:
-        return False, f"exit {done.returncode}: {done.stderr.strip()[-500:]}"
-    if done.returncode != 0 or not report.get("ok"):
-        return False, f"exit {done.returncode}: {report.get('first_problem') or report}"
+        return False, f"exit {proc.returncode}: {err.strip()[-500:]}"
+    if proc.returncode != 0 or not report.get("ok"):
+        return False, f"exit {proc.returncode}: {report.get('first_problem') or report}"
     return True, f"clean: {report['entries']} entries, {report['checkpoints']} checkpoints"

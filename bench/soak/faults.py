@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.soak.server import Server
 
@@ -16,10 +16,27 @@ SERVER_SHARE = 0.25  # of the kills in "mixed" mode
 
 @dataclass
 class FaultLog:
-    worker_kills: int = 0
-    server_kills: int = 0
+    killed: list[tuple[float, int]] = field(default_factory=list)  # (when, PID) of workers
+    server_kills: list[float] = field(default_factory=list)  # when
     restarts: int = 0
     restart_s: float = 0.0  # the time the server was down for restarts, in all
+
+    @property
+    def worker_kills(self) -> int:
+        return len(self.killed)
+
+    def unlogged(self, server_log: str) -> list[str]:
+        """Killed workers whose death the supervisor did not log, and why it may not have:
+        it looks every half second, so one killed just before the whole server goes
+        unseen."""
+        missing = []
+        for when, pid in self.killed:
+            if f"Worker process [{pid}] was killed by signal SIGKILL" in server_log:
+                continue
+            after = [t - when for t in self.server_kills if t >= when]
+            note = f", the server killed {min(after):.2f} s later" if after else ""
+            missing.append(f"worker {pid}{note}")
+        return missing
 
 
 async def inject(
@@ -46,9 +63,9 @@ async def inject(
         if whole:
             down = time.monotonic()
             await asyncio.to_thread(server.kill_all)
-            log.server_kills += 1
+            log.server_kills.append(down)
             await asyncio.to_thread(server.start)
             log.restarts += 1
             log.restart_s += time.monotonic() - down
-        elif server.kill_worker(rng) is not None:
-            log.worker_kills += 1
+        elif (pid := server.kill_worker(rng)) is not None:
+            log.killed.append((time.monotonic(), pid))

@@ -33,7 +33,10 @@ def test_a_short_soak_loses_nothing_through_a_worker_kill_and_a_server_restart()
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads(done.stdout)
     assert figures["lost"] == 0 and figures["duplicated"] == 0
-    assert figures["worker_kills"] >= 1 and figures["worker_deaths_logged"] >= 1
+    assert figures["worker_kills"] >= 1
+    # The supervisor logs each death it sees (it looks twice a second); only a worker killed
+    # right before the whole server can go unseen, and this seed's server kill comes later.
+    assert figures["worker_deaths_unlogged"] == []
     assert figures["server_kills"] >= 1 and figures["restarts"] >= 1
     assert figures["acknowledged"] > 0 and figures["unsettled"] == 0
     assert figures["audit"].startswith("clean")
