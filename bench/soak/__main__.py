@@ -97,7 +97,12 @@ async def _progress(tally: Tally, faults: FaultLog, start: float) -> None:
 
 
 def _figures(
-    args: argparse.Namespace, tally: Tally, faults: FaultLog, found: Findings, took: float, log: str
+    args: argparse.Namespace,
+    tally: Tally,
+    faults: FaultLog,
+    found: Findings,
+    took: float,
+    unlogged: list[dict[str, float]],
 ) -> dict[str, Any]:
     return {
         "seconds": round(took, 1),
@@ -114,7 +119,7 @@ def _figures(
         "lost": len(found.lost),
         "duplicated": len(found.duplicated),
         "worker_kills": faults.worker_kills,
-        "worker_deaths_unlogged": faults.unlogged(log),
+        "worker_deaths_unlogged": unlogged,
         "server_kills": len(faults.server_kills),
         "restarts": faults.restarts,
         "restart_seconds": round(faults.restart_s, 1),
@@ -135,9 +140,15 @@ def _table(figures: dict[str, Any]) -> Table:
         if isinstance(value, dict):
             value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
         elif isinstance(value, list):
-            value = "\n".join(value) or "none"
+            value = "\n".join(_line(item) for item in value) or "none"
         table.add_row(name.replace("_", " "), str(value))
     return table
+
+
+def _line(item: Any) -> str:
+    if isinstance(item, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in item.items())
+    return str(item)
 
 
 def main(argv: list[str]) -> int:
@@ -150,6 +161,7 @@ def main(argv: list[str]) -> int:
         try:
             took = asyncio.run(_soak(args, server, tally, faults))
         finally:
+            ended = time.monotonic()
             # Killed once more at the end, unless only workers were to be: the checks then
             # see the home as a crash leaves it (WAL not copied back, folds as they were).
             if args.mode == "workers":
@@ -159,7 +171,8 @@ def main(argv: list[str]) -> int:
         checking = time.monotonic()
         found = check_home(server.home, tally.acks.values(), tally.conflicting)
         print(f"checked the home in {time.monotonic() - checking:.0f} s", file=sys.stderr)
-        figures = _figures(args, tally, faults, found, took, server.log.read_text(errors="replace"))
+        log = server.log.read_text(errors="replace")
+        figures = _figures(args, tally, faults, found, took, faults.unlogged(log, ended))
     finally:
         if args.keep:
             print(f"home kept in {tmp}", file=sys.stderr)

@@ -25,17 +25,18 @@ class FaultLog:
     def worker_kills(self) -> int:
         return len(self.killed)
 
-    def unlogged(self, server_log: str) -> list[str]:
-        """Killed workers whose death the supervisor did not log, and why it may not have:
-        it looks every half second, so one killed just before the whole server goes
-        unseen."""
+    def unlogged(self, server_log: str, ended: float) -> list[dict[str, float]]:
+        """Killed workers whose death the supervisor did not log, each with how soon after
+        it the whole server was killed or stopped (``ended``). The supervisor notices a
+        death between its health checks, each of which waits up to 5 s for every worker to
+        answer (a worker still starting answers late), so one killed shortly before the
+        whole server may go unseen."""
         missing = []
         for when, pid in self.killed:
             if f"Worker process [{pid}] was killed by signal SIGKILL" in server_log:
                 continue
-            after = [t - when for t in self.server_kills if t >= when]
-            note = f", the server killed {min(after):.2f} s later" if after else ""
-            missing.append(f"worker {pid}{note}")
+            after = min(t for t in [*self.server_kills, ended] if t >= when) - when
+            missing.append({"pid": pid, "server_gone_after_s": round(after, 1)})
         return missing
 
 
