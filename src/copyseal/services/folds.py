@@ -221,6 +221,9 @@ class Follower:
         failed: CopysealError | None = None
         with ExitStack() as together:
             if recent:  # a batch just logged: its folds commit in one go where they can
+                # The folds' locks first, then their writer, the order a reader takes them in
+                # (its fold's lock, then the writer when it applies): a writer held first
+                # would wait for a reader's lock while the reader waits for the writer.
                 for fold in folds:
                     together.enter_context(self._locks[fold.name])
                 for fold in folds:

@@ -226,7 +226,11 @@ class Registry:
             for request in batch:
                 request.future.set_exception(exc)
             return
-        self._fold(claims, outcomes, logged)
+        try:
+            self._fold(claims, outcomes, logged)
+        except Exception:  # a fault of a fold's own: the batch is logged all the same, and
+            # its callers, and every batch after it, must not wait for a dead sequencer
+            log.error("could not fold a logged batch; the next catch-up folds it", exc_info=True)
         pos = 0
         for request in batch:
             request.future.set_result(outcomes[pos : pos + len(request.claims)])

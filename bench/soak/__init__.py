@@ -1,0 +1,1 @@
+"""A soak test of ``copyseal serve``: registration load while processes are killed."""
