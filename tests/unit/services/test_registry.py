@@ -26,7 +26,6 @@ from copyseal.errors import (
     UnsupportedVersion,
     VerificationError,
 )
-from copyseal.services.assembly import Assembly
 from copyseal.services.audit import audit_log
 from copyseal.services.creator import WorkInput, prepare_register_claims
 from copyseal.services.registry import Registration, Registry
@@ -290,39 +289,3 @@ def test_a_known_kind_in_an_unknown_body_version_is_refused(
     (refused,) = registry.register([newer])
     assert isinstance(refused, UnsupportedVersion)
     assert registry.store.tree_size() == 0
-
-
-def test_readers_catching_folds_up_while_the_sequencer_folds_never_deadlock(
-    assembly: Assembly, creator: Signer
-) -> None:
-    """A reader catches a fold up (its lock, then the folds' transaction) while the
-    sequencer folds a batch (every eager fold's lock, then the transaction): both finish."""
-    registry, follower = assembly.registry, assembly.follower
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            while not stop.is_set():
-                for name in ("similarity", "ownership", "catalog"):
-                    follower.catch_up([name])
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    readers = [threading.Thread(target=read, daemon=True) for _ in range(3)]
-    for reader in readers:
-        reader.start()
-    try:
-        for seed in range(40):
-            texts = [f"poem {seed}-{i} about the sea and the long grey evening" for i in range(3)]
-            assert all(
-                isinstance(r, Registration)
-                for r in registry.register(claims_for(creator, texts, seed))
-            )
-    finally:
-        stop.set()
-        for reader in readers:
-            reader.join(timeout=30)
-    assert not any(reader.is_alive() for reader in readers), "a reader is stuck"
-    assert not errors, errors
-    assert follower.catch_up() == registry.store.tree_size() == 120
