@@ -193,3 +193,20 @@ def test_search_finds_an_edited_copy(page: Any) -> None:
     assert matches.get_by_text(work_id).is_visible()
     matches.get_by_text("Compare side by side").first.click()
     assert matches.locator("mark").count() >= 1
+
+
+def test_dashboard_title_search_swaps_the_list_alone(page: Any) -> None:
+    sign_up(page, "webfinn")
+    register_paste(page, "A heron stands in the reeds.", "Heron")
+    register_paste(page, "The moth and the lamp.", "Moth")
+    page.goto("/dashboard")
+    listing = page.locator("#works-list")
+    with page.expect_response(lambda r: "/dashboard?q=" in r.url) as answered:
+        page.get_by_label("Search my works by title").fill("Heron")
+    assert answered.value.status == 200
+    listing.get_by_text("Moth").wait_for(state="detached")
+    assert listing.get_by_text("Heron").is_visible()
+    # The list holds a table of works, not a second page inside the first.
+    assert page.locator("header.site").count() == 1
+    assert page.get_by_role("heading", name="Hello, webfinn").count() == 1
+    assert listing.locator("h1, h2, form").count() == 0
