@@ -311,3 +311,33 @@ def test_version(tmp_path: Path) -> None:
     code, output = cs(tmp_path, "--version")
     assert code == 0 and output == f"copyseal {version('copyseal')}\n"
     assert copyseal.__version__ == version("copyseal")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("register",), "name files or use --text"),
+        (("register", "x.txt", "--text", "a poem"), "not both"),
+        (("register", "--text", "a poem", "--dispute", "000000-0000"), "--reason"),
+        (("register", "--text", "p", "--private", "--derivative-of", "000000-0000"), "private"),
+        (("check",), "name a file or use --text"),
+        (("log", "proof"), "exactly one of --inclusion"),
+        (("verify", "x.cert.json", "--quorum", "1"), "--witness"),
+    ],
+)
+def test_missing_or_clashing_options_are_usage_errors(
+    cli_home: Path, args: tuple[str, ...], named: str
+) -> None:
+    code, output = cs(cli_home, *args)
+    assert code == 2, output
+    assert "Usage:" in output and named in output, output
+    code, _ = cs(cli_home, "log", "proof", "--inclusion", "0", "--json")
+    assert code == 9  # nothing was registered
+
+
+def test_a_passphrase_without_a_terminal_says_how_to_give_it(cli_home: Path) -> None:
+    code, output = cs(cli_home, "keys", "new", "carol", "--passphrase")
+    assert code == InvalidInput.exit_code, output
+    assert "COPYSEAL_PASSPHRASE" in output and "terminal" in output, output
+    code, listed = cs_json(cli_home, "keys", "list")
+    assert "carol" not in [k["name"] for k in listed]  # type: ignore[index]

@@ -29,6 +29,7 @@ from copyseal.cli.common import (
     out,
     read_file,
     run,
+    usage_error,
 )
 from copyseal.core.certificate import Certificate, VerificationReport
 from copyseal.core.note import NoteVerifier
@@ -112,6 +113,7 @@ def init(
 
 @app.command()
 def verify(
+    ctx: typer.Context,
     cert: Path = typer.Argument(..., help="The certificate (JSON)."),
     content: Path | None = typer.Option(None, "--content", help="The registered content."),
     log_key: str | None = typer.Option(
@@ -149,11 +151,12 @@ def verify(
     The trust root is the home's own log and its trust.json (`copyseal trust`), or --trust
     FILE; exit 0 only if every check holds for a trusted log, 11 if its log is not trusted."""
 
+    if quorum > len(witness):
+        usage_error(ctx, f"--quorum {quorum} needs at least {quorum} --witness keys")
+    if log_key and unsafe_trust_certificate_key:
+        usage_error(ctx, "--log-key and --unsafe-trust-certificate-key exclude each other")
+
     def action() -> dict[str, object]:
-        if quorum > len(witness):
-            raise InvalidInput(f"--quorum {quorum} needs at least {quorum} --witness keys")
-        if log_key and unsafe_trust_certificate_key:
-            raise InvalidInput("--log-key and --unsafe-trust-certificate-key exclude each other")
         root = TrustRoot.from_json(read_file(trust)) if trust else home_trust_root(home_path(home))
         report = verify_trusted(
             Certificate.from_json(read_file(cert)),
