@@ -341,3 +341,11 @@ def test_a_passphrase_without_a_terminal_says_how_to_give_it(cli_home: Path) -> 
     assert "COPYSEAL_PASSPHRASE" in output and "terminal" in output, output
     code, listed = cs_json(cli_home, "keys", "list")
     assert "carol" not in [k["name"] for k in listed]  # type: ignore[index]
+
+
+def test_counts_are_printed_in_their_number(cli_home: Path, tmp_path: Path) -> None:
+    register_text(cli_home, tmp_path, "The only poem of this log.")
+    code, output = cs(cli_home, "audit")
+    assert code == 0 and "1 entry, 0 interior nodes, 1 checkpoint" in output, output
+    code, output = cs(cli_home, "index", "rebuild")
+    assert code == 0 and "index rebuilt from 1 entry" in output, output

@@ -35,6 +35,7 @@ from copyseal.core.certificate import Certificate, VerificationReport
 from copyseal.core.note import NoteVerifier
 from copyseal.core.trust import TrustRoot
 from copyseal.domain.titles import visible_text
+from copyseal.domain.wording import counted
 from copyseal.errors import (
     InconsistencyError,
     InvalidInput,
@@ -262,13 +263,14 @@ def audit(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
 
         def human() -> None:
             out.print(
-                f"{report.entries} entries, {report.nodes} interior nodes, "
-                f"{report.checkpoints} checkpoints"
+                f"{counted(report.entries, 'entry', 'entries')}, "
+                f"{counted(report.nodes, 'interior node')}, "
+                f"{counted(report.checkpoints, 'checkpoint')}"
             )
             if report.not_understood:
                 out.print(
-                    f"{report.not_understood} entries of kinds or versions this copyseal does"
-                    " not know: carried as they are, their signatures checked"
+                    f"{counted(report.not_understood, 'entry', 'entries')} of kinds or versions"
+                    " this copyseal does not know: carried as they are, their signatures checked"
                 )
             for p in report.problems[:20]:
                 out.print(f"[bold red]{p['kind']} {p['where']}[/]: {p['detail']}")

@@ -27,6 +27,7 @@ from copyseal.core.trust import (
     parse_url,
     parse_witness_key,
 )
+from copyseal.domain.wording import counted
 from copyseal.errors import InvalidInput, MalformedDocument, NotFound
 from copyseal.services.trust import own_trust_root, trust_summary
 
@@ -184,7 +185,9 @@ def _print_root(root: TrustRoot, own: TrustRoot, path: Path) -> None:
     for w in root.witnesses:
         out.print(f"  witness {w.key_id.hex()}  {w.name}")
     if root.witnesses:
-        out.print(f"  quorum  {root.quorum} of {len(root.witnesses)} witnesses")
+        out.print(
+            f"  quorum  {root.quorum} of {counted(len(root.witnesses), 'witness', 'witnesses')}"
+        )
     for c in root.chains:
         out.print(f"  chain   {c.chain}  {c.contract}")
 

@@ -28,6 +28,7 @@ from copyseal.cli.common import (
     run,
     usage_error,
 )
+from copyseal.domain.wording import counted
 from copyseal.errors import CopysealError
 
 # Registering and searching need copyseal[registry] (numpy, fingerprints, media decoding):
@@ -248,4 +249,8 @@ def rebuild(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
             return node.follower.rebuild()
 
     entries = run(as_json, action)
-    emit(as_json, {"entries": entries}, lambda: out.print(f"index rebuilt from {entries} entries"))
+    emit(
+        as_json,
+        {"entries": entries},
+        lambda: out.print(f"index rebuilt from {counted(entries, 'entry', 'entries')}"),
+    )

@@ -370,7 +370,8 @@ def _check_witnesses(cert: Certificate, witnesses: Sequence[NoteVerifier], neede
             f"{len(signed)} of the {needed} witness cosignatures required ({names})",
             check="witnesses",
         )
-    return f"cosigned by {len(signed)} of {len(witnesses)} witnesses ({names})"
+    listed = "witness" if len(witnesses) == 1 else "witnesses"
+    return f"cosigned by {len(signed)} of {len(witnesses)} {listed} ({names})"
 
 
 def _check_inclusion(cert: Certificate, checkpoint: Checkpoint) -> str:

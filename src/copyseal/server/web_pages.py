@@ -88,6 +88,7 @@ def certificate_pdf(work_id: str, request: Request, svc: Services = Depends(serv
         json_url=f"{base}/certificates/{work_id}.json",
         generated_at=datetime.now(UTC),
         trust_root=(svc.own_trust_root.root_id, f"{base}{WELL_KNOWN_PATH}"),
+        anchoring=bool(svc.own_trust_root.chains),
     )
     return Response(
         data,
@@ -106,7 +107,15 @@ def certificate_page(
     return render(
         request,
         "certificate.html",
-        {"view": view, "work": view.work, "cert": view.certificate, "new": new, "mine": mine},
+        {
+            "view": view,
+            "work": view.work,
+            "cert": view.certificate,
+            "new": new,
+            "mine": mine,
+            # Anchors are spoken of only where the log anchors: else "not yet" misleads.
+            "anchoring": bool(svc.own_trust_root.chains),
+        },
     )
 
 

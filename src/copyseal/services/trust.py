@@ -25,6 +25,7 @@ from copyseal.core.trust import (
     parse_url,
     parse_witness_key,
 )
+from copyseal.domain.wording import counted
 from copyseal.errors import InvalidInput, MalformedDocument, NotFound, UntrustedLog
 from copyseal.services.chain_verification import ChainFor, verify_anchored_certificate
 from copyseal.services.witnessing import configured_witnesses
@@ -133,7 +134,7 @@ def describe_root(root: TrustRoot) -> str:
     logs = ", ".join(f"{log.verifier.name} ({log.verifier.key_id.hex()})" for log in root.logs)
     text = f"trust root {root.root_id}: logs {logs or 'none'}"
     if root.witnesses:
-        text += f"; {root.quorum} of {len(root.witnesses)} witnesses"
+        text += f"; {root.quorum} of {counted(len(root.witnesses), 'witness', 'witnesses')}"
     if root.chains:
         text += "; chains " + ", ".join(f"{c.contract} on {c.chain}" for c in root.chains)
     return text
