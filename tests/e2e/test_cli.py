@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -275,7 +277,10 @@ def test_bad_certificates(cli_home: Path, tmp_path: Path) -> None:
     cases = {
         "truncated": (raw[: len(raw) // 2], MalformedDocument),
         "not json": (b"hello", MalformedDocument),
-        "pretty": (json.dumps(json.loads(raw), indent=1).encode(), MalformedDocument),
+        "duplicate key": (
+            raw.replace(b'{"anchors":[],', b'{"anchors":[],"anchors":[],'),
+            MalformedDocument,
+        ),
         "version": (raw.replace(b'"version":1', b'"version":9'), UnsupportedVersion),
         "tampered": (raw.replace(b'"index":0', b'"index":1'), VerificationError),
     }
@@ -349,3 +354,28 @@ def test_counts_are_printed_in_their_number(cli_home: Path, tmp_path: Path) -> N
     assert code == 0 and "1 entry, 0 interior nodes, 1 checkpoint" in output, output
     code, output = cs(cli_home, "index", "rebuild")
     assert code == 0 and "index rebuilt from 1 entry" in output, output
+
+
+def test_a_reformatted_certificate_verifies_and_says_so(cli_home: Path, tmp_path: Path) -> None:
+    poem = tmp_path / "poem.txt"
+    poem.write_text("Crème brûlée at midnight", encoding="utf-8")
+    code, data = cs_json(cli_home, "register", str(poem), "--out", str(tmp_path))
+    issued = Path(data["works"][0]["certificate"])
+    pretty = tmp_path / "pretty.json"
+    pretty.write_bytes(
+        subprocess.run(
+            [sys.executable, "-m", "json.tool", str(issued)], capture_output=True, check=True
+        ).stdout
+    )
+    code, output = cs(cli_home, "verify", str(pretty), "--content", str(poem))
+    assert code == 0, output
+    assert "note:" in output and "same document" in output and "verified" in output
+    code, report = cs_json(cli_home, "verify", str(pretty), "--content", str(poem))
+    assert code == 0 and report["notes"] and report["ok"]
+    code, output = cs(cli_home, "verify", str(issued), "--content", str(poem))
+    assert code == 0 and "note:" not in output
+    doc = json.loads(pretty.read_text())
+    doc["entry"]["leaf"]["claim"]["body"]["content"]["size"] += 1
+    pretty.write_text(json.dumps(doc, indent=2))
+    code, output = cs(cli_home, "verify", str(pretty), "--content", str(poem))
+    assert code == VerificationError.exit_code, output

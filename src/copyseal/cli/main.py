@@ -202,6 +202,8 @@ def _report(
     for c in report.checks:
         table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", escape(c.detail))
     out.print(table)
+    for note in report.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}")
     require_ok(report)
     if not trusted:
         out.print(

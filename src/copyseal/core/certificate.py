@@ -10,9 +10,14 @@ Schema, version 1 (written in RFC 8785 canonical form, followed by one newline):
      "checkpoint": "<C2SP signed checkpoint: body, blank line, signature lines>",
      "anchors": []}
 
-Because the document must be canonical and every encoding inside it has a single spelling,
-changing any byte of a certificate either breaks its parse or changes what it says, and so
-fails verification. ``verify_certificate`` runs every check it can and reports each one,
+A certificate is read from any JSON text of the same document: pretty-printed, its keys in
+another order, ``\u00e9`` for ``é``. Reading parses it, re-encodes it with JCS and decodes
+exactly those canonical bytes, so every check runs on the document as issued: nothing signed
+or hashed is taken from the text as written (the leaf is hashed as JCS of its value, the
+claim's signature is over JCS of its envelope, the checkpoint is a string), and every value
+inside has a single spelling. Changing what the document says therefore fails verification;
+changing only its layout changes nothing, and the report says the file was reformatted.
+``verify_certificate`` runs every check it can and reports each one,
 against a log key the verifier trusts (``core/trust.py``): never the certificate's own key,
 which anyone can make, unless the caller asks for that by name.
 """
@@ -22,13 +27,13 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from copyseal.core import merkle
 from copyseal.core.anchor import AnchorReceipt, verify_anchor_offline
 from copyseal.core.claims import Claim, parse_leaf
-from copyseal.core.encoding import hex32, jcs, parse_canonical_json
+from copyseal.core.encoding import hex32, jcs, parse_canonical_json, parse_json
 from copyseal.core.kinds import Reading, read
 from copyseal.core.kinds.register import commitment
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, signers_of, verify_note
@@ -73,6 +78,9 @@ class Certificate:
     proof: tuple[bytes, ...]
     checkpoint: str
     anchors: tuple[AnchorReceipt, ...] = ()
+    reformatted: bool = field(default=False, compare=False)
+    """Read from a JSON text other than its canonical bytes (the same document, laid out
+    another way): what was checked is the canonical form."""
 
     @functools.cached_property
     def log(self) -> NoteVerifier:
@@ -108,9 +116,16 @@ class Certificate:
 
     @classmethod
     def from_json(cls, data: bytes) -> Certificate:
+        """A certificate from any JSON text of it (see the module's docstring)."""
         if len(data) > MAX_CERTIFICATE_BYTES:
             raise MalformedDocument("certificate is larger than 1 MiB")
-        return cls.from_dict(parse_canonical_json(data, max_bytes=MAX_CERTIFICATE_BYTES))
+        canonical = jcs(parse_json(data, max_bytes=MAX_CERTIFICATE_BYTES))
+        # Decoded from the canonical bytes, not from the value parsed above: a number
+        # written 42.0 is then the integer 42, as the issued document holds it.
+        cert = cls.from_dict(parse_canonical_json(canonical, max_bytes=MAX_CERTIFICATE_BYTES))
+        if data in (canonical, canonical + b"\n"):
+            return cert
+        return replace(cert, reformatted=True)
 
     @classmethod
     def from_dict(cls, obj: Any) -> Certificate:
@@ -185,10 +200,18 @@ class CheckResult:
     detail: str
 
 
+REFORMATTED = (
+    "this file is not byte for byte the certificate as issued (its JSON is laid out or "
+    "escaped another way), but holds the same document: its canonical form was checked"
+)
+
+
 @dataclass
 class VerificationReport:
     work_id: str
     checks: list[CheckResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What a reader should know besides the checks (a reformatted file)."""
 
     @property
     def ok(self) -> bool:
@@ -198,11 +221,14 @@ class VerificationReport:
         return next((c for c in self.checks if c.status == "failed"), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "work_id": self.work_id,
             "ok": self.ok,
             "checks": [c.__dict__ for c in self.checks],
         }
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 def verify_certificate(
@@ -231,7 +257,7 @@ def verify_certificate(
     note text), so many certificates from one batch cost one signature check.
     """
     trusted_log, log_row = _log_check(cert, trusted_log, unsafe_trust_certificate_key)
-    report = VerificationReport(cert.work_id, [log_row])
+    report = VerificationReport(cert.work_id, [log_row], [REFORMATTED] if cert.reformatted else [])
 
     def run(name: str, fn: Any) -> Any:
         try:
