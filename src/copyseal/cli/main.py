@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -227,30 +228,71 @@ def _salt(text: str | None) -> bytes | None:
 
 @app.command()
 def show(
-    work_id: str = typer.Argument(..., help="A work ID like 000042-7KQ2."),
+    entry_id: str = typer.Argument(
+        ..., metavar="ID", help="An entry's ID, as register printed it: 000042-7KQ2."
+    ),
     home: Path | None = HomeOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Show a registered work."""
+    """Show an entry of the log: a work with its lineage, a dispute, or any other claim."""
 
     def action() -> None:
+        from copyseal.services.entries import describe_entry
+
         with open_registry(home) as (_, node):
-            registry = node.registry
-            work = registry.work(work_id)
-
-        def human() -> None:
-            table = Table(show_header=False, title=f"work {work['work_id']}")
-            # What the log holds, shown as text: never as markup, never a control sequence.
-            for k in ("title", "owner", "logged_at", "created", "index", "leaf_hash"):
-                if work.get(k) is not None:
-                    table.add_row(k, escape(visible_text(str(work[k]))))
-            for k, v in work["content"].items():
-                table.add_row(f"content.{k}", escape(visible_text(str(v))))
-            out.print(table)
-
-        emit(as_json, work, human)
+            shown = describe_entry(node.registry, entry_id)
+        emit(as_json, shown, lambda: out.print(_entry_table(shown)))
 
     run(as_json, action)
+
+
+ENVELOPE = ("type", "v", "signer", "owner", "entry_id", "work_id", "understood", "work")
+SHOWN_AFTER = ("logged_at", "created", "index", "leaf_hash", "fingerprints", "links_to")
+
+
+def _entry_table(shown: dict[str, Any]) -> Table:
+    """What the log holds, shown as text: never as markup, never a control sequence."""
+    from copyseal.services.entries import LINEAGE
+
+    noun = "work" if shown["work"] else "entry"
+    table = Table(show_header=False, title=f"{noun} {shown['entry_id']}")
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")  # keys and hashes whole, folded, never cut
+
+    def row(name: str, value: Any) -> None:
+        table.add_row(name, escape(visible_text(str(value))))
+
+    row("type", f"{shown['type']} v{shown['v']}")
+    if not shown["understood"]:
+        row("kind", f"not understood: {shown['not_understood']}; carried as logged")
+    if shown.get("title") is not None:
+        row("title", shown["title"])
+    row("owner" if shown["work"] else "signer", shown.get("owner", shown["signer"]))
+    for name in SHOWN_AFTER[:4]:
+        row(name, shown[name])
+    described = {k: v for k, v in shown.items() if k not in (*ENVELOPE, *SHOWN_AFTER)}
+    for name, value in described.items():
+        if name in (*LINEAGE, "title", "not_understood") or value is None:
+            continue
+        for key, text in _flat(name, value):
+            row(key, text)
+    if shown.get("fingerprints"):
+        fingerprints = shown["fingerprints"]
+        iscc = next((v for k, v in fingerprints.items() if k.startswith("iscc_")), None)
+        row("fingerprints", f"{len(fingerprints)} fields" + (f", {iscc}" if iscc else ""))
+    if shown["work"]:
+        lineage = [(n, shown[n]) for n in LINEAGE if shown.get(n)]
+        for name, ids in lineage or [("lineage", ["none"])]:
+            row(name, ", ".join(ids))
+    return table
+
+
+def _flat(name: str, value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in _flat(f"{name}.{k}", v)]
+    if isinstance(value, list):
+        return [(name, ", ".join(str(v) for v in value))]
+    return [(name, str(value))]
 
 
 @app.command()
