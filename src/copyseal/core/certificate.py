@@ -25,7 +25,6 @@ which anyone can make, unless the caller asks for that by name.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -33,9 +32,9 @@ from typing import Any
 from copyseal.core import merkle
 from copyseal.core.anchor import AnchorReceipt, verify_anchor_offline
 from copyseal.core.claims import Claim, parse_leaf
+from copyseal.core.content import check_content
 from copyseal.core.encoding import hex32, jcs, parse_canonical_json, parse_json
 from copyseal.core.kinds import Reading, read
-from copyseal.core.kinds.register import commitment
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, signers_of, verify_note
 from copyseal.core.trust import foreign_log_error, untrusted_log_error
 from copyseal.core.workid import compute_work_id
@@ -285,7 +284,7 @@ def verify_certificate(
     elif reading.kind is None or reading.kind.content(claim.body) is None:
         report.checks.append(CheckResult("content", "skipped", "the claim names no content"))
     else:
-        run("content", lambda: _check_content(claim, content, salt))
+        run("content", lambda: check_content(claim.body["content"], content, salt))
     run("leaf", lambda: _check_leaf(cert))
     run("work_id", lambda: _check_work_id(cert))
     checkpoint = _open_checkpoint(cert, trusted_log, verified_notes, run)
@@ -328,22 +327,6 @@ def _log_check(
     if (trusted.name, trusted.alg, trusted.public_key) != (log.name, log.alg, log.public_key):
         raise foreign_log_error(log, [trusted])
     return trusted, CheckResult("log", "ok", f"log key {trusted.to_vkey()}")
-
-
-def _check_content(claim: Claim, content: bytes, salt: bytes | None) -> str:
-    committed = claim.body["content"].get("commitment")
-    if committed is not None:
-        if salt is None:
-            raise VerificationError(
-                "a private registration is checked with its salt (--salt)", check="content"
-            )
-        if commitment(salt, content).hex() != committed:
-            raise VerificationError("content and salt do not match the commitment", check="content")
-        return f"commitment {committed} (private registration)"
-    expected = claim.body["content"]["sha256"]
-    if hashlib.sha256(content).hexdigest() != expected:
-        raise VerificationError("content does not match the registered hash", check="content")
-    return f"SHA-256 {expected}"
 
 
 def _check_leaf(cert: Certificate) -> str:
