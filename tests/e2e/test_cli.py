@@ -379,3 +379,23 @@ def test_a_reformatted_certificate_verifies_and_says_so(cli_home: Path, tmp_path
     pretty.write_text(json.dumps(doc, indent=2))
     code, output = cs(cli_home, "verify", str(pretty), "--content", str(poem))
     assert code == VerificationError.exit_code, output
+
+
+def test_a_copy_with_other_line_endings_verifies_and_says_so(
+    cli_home: Path, tmp_path: Path
+) -> None:
+    poem = tmp_path / "poem.txt"
+    poem.write_bytes(b"Light rain\nthe cat asleep\n")
+    code, data = cs_json(cli_home, "register", str(poem), "--out", str(tmp_path))
+    cert = data["works"][0]["certificate"]
+    saved_on_windows = tmp_path / "poem-crlf.txt"
+    saved_on_windows.write_bytes(b"Light rain\r\nthe cat asleep\r\n")
+    code, report = cs_json(cli_home, "verify", cert, "--content", str(saved_on_windows))
+    assert code == 0 and report["ok"]
+    [row] = [c for c in report["checks"] if c["name"] == "content"]
+    assert row["detail"].startswith("content matches after normalising line endings")
+    code, output = cs(cli_home, "verify", cert, "--content", str(saved_on_windows))
+    assert code == 0 and "normalising" in output  # the table may fold the detail
+    other = tmp_path / "other.txt"
+    other.write_bytes(b"Light rain\r\nthe dog asleep\r\n")
+    assert cs(cli_home, "verify", cert, "--content", str(other))[0] == VerificationError.exit_code

@@ -75,7 +75,15 @@ def open_registry(home: Path | None, *, workers: int = 1) -> Iterator[tuple[Home
     opened = Home.open(home_path(home))
     stores = opened.open_stores()
     pool = (
-        WorkerPool(partial(open_stores, opened.store_url, base=opened.path), workers)
+        WorkerPool(
+            partial(
+                open_stores,
+                opened.store_url,
+                base=opened.path,
+                max_content_bytes=opened.max_content_bytes,
+            ),
+            workers,
+        )
         if workers > 1
         else None
     )

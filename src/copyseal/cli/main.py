@@ -198,7 +198,10 @@ def _report(
             raise typer.Exit(exc.exit_code) from None
         emit(True, result, lambda: None)
         return result
-    table = Table("check", "result", "detail", title=f"certificate {report.work_id}")
+    table = Table(title=f"certificate {report.work_id}")
+    table.add_column("check", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("detail", overflow="fold")  # keys and hashes whole, never cut
     style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
     for c in report.checks:
         table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", escape(c.detail))

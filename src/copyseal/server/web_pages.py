@@ -6,6 +6,7 @@ in the result without a page load (the same route answers with a fragment).
 
 from __future__ import annotations
 
+import mimetypes
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from copyseal.core.certificate import MAX_CERTIFICATE_BYTES
+from copyseal.core.content import to_lf
 from copyseal.core.trust import WELL_KNOWN_PATH
 from copyseal.errors import CopysealError, InvalidInput
 from copyseal.server.api_works import read_upload, trust_body, verify_bytes
@@ -26,6 +28,8 @@ from copyseal.services.submission import media_type_for
 from copyseal.services.trust import verify_trusted
 
 pages = APIRouter(include_in_schema=False, route_class=limited_route("read"))
+SERVED_AS_IS = {"text/plain", "image/png", "image/jpeg", "image/gif", "image/webp", "audio/mpeg"}
+"""Registered media types a download keeps; any other is sent as application/octet-stream."""
 forms = APIRouter(include_in_schema=False, route_class=limited_route("write"))
 
 
@@ -44,7 +48,9 @@ async def _web_work(text: str, upload: UploadFile | None, title: str | None, lim
         return WorkInput(content, media_type, upload.filename, title or None)
     if not text.strip():
         raise InvalidInput("paste some text or choose a file to register")
-    return WorkInput(text.encode("utf-8", "replace"), TEXT_MEDIA_TYPE, "text", title or None)
+    # Browsers send a textarea's lines ending in CRLF whatever was typed or pasted: the
+    # text registered is the one the creator saw, with LF line endings (the page says so).
+    return WorkInput(to_lf(text.encode("utf-8", "replace")), TEXT_MEDIA_TYPE, "text", title or None)
 
 
 @forms.post("/register", openapi_extra=body_limit(64 << 20))
@@ -74,6 +80,24 @@ def certificate_json(work_id: str, svc: Services = Depends(services)) -> Respons
         cert.to_json(),
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{cert.work_id}.cert.json"'},
+    )
+
+
+@pages.get("/certificates/{work_id}/content")
+def certificate_content(work_id: str, svc: Services = Depends(services)) -> Response:
+    """The exact bytes a certificate names, for a public work registered here with them.
+    Always a download, never rendered here: the bytes are whatever was registered."""
+    kept = svc.works.kept_content(work_id)
+    base = kept.media_type.split(";")[0].strip().lower()
+    shown = kept.media_type if base in SERVED_AS_IS else "application/octet-stream"
+    name = f"{kept.work_id}{mimetypes.guess_extension(base) or '.bin'}"
+    return Response(
+        kept.data,
+        media_type=shown,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
     )
 
 
