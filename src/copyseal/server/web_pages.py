@@ -83,6 +83,11 @@ def certificate_json(work_id: str, svc: Services = Depends(services)) -> Respons
     )
 
 
+def download_name(work_id: str, media_type: str) -> str:
+    base = media_type.split(";")[0].strip().lower()
+    return f"{work_id}{mimetypes.guess_extension(base) or '.bin'}"
+
+
 @pages.get("/certificates/{work_id}/content")
 def certificate_content(work_id: str, svc: Services = Depends(services)) -> Response:
     """The exact bytes a certificate names, for a public work registered here with them.
@@ -90,12 +95,11 @@ def certificate_content(work_id: str, svc: Services = Depends(services)) -> Resp
     kept = svc.works.kept_content(work_id)
     base = kept.media_type.split(";")[0].strip().lower()
     shown = kept.media_type if base in SERVED_AS_IS else "application/octet-stream"
-    name = f"{kept.work_id}{mimetypes.guess_extension(base) or '.bin'}"
     return Response(
         kept.data,
         media_type=shown,
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": f'attachment; filename="{download_name(kept.work_id, base)}"',
             "Content-Security-Policy": "sandbox; default-src 'none'",
         },
     )
@@ -128,6 +132,7 @@ def certificate_page(
     view = svc.works.view(work_id)
     caller: Caller = resolve_caller(request)
     mine = caller.account is not None and view.work["owner"] in svc.accounts.dids(caller.account)
+    media = str((view.work["content"] or {}).get("media_type", ""))
     return render(
         request,
         "certificate.html",
@@ -139,6 +144,7 @@ def certificate_page(
             "mine": mine,
             # Anchors are spoken of only where the log anchors: else "not yet" misleads.
             "anchoring": bool(svc.own_trust_root.chains),
+            "content_name": download_name(view.certificate.work_id, media) if view.kept else None,
         },
     )
 
