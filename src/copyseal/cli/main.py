@@ -282,7 +282,7 @@ def _entry_table(shown: dict[str, Any]) -> Table:
     if shown.get("fingerprints"):
         fingerprints = shown["fingerprints"]
         iscc = next((v for k, v in fingerprints.items() if k.startswith("iscc_")), None)
-        row("fingerprints", f"{len(fingerprints)} fields" + (f", {iscc}" if iscc else ""))
+        row("fingerprints", counted(len(fingerprints), "field") + (f", {iscc}" if iscc else ""))
     if shown["work"]:
         lineage = [(n, shown[n]) for n in LINEAGE if shown.get(n)]
         for name, ids in lineage or [("lineage", ["none"])]:

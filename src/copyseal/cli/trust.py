@@ -118,7 +118,8 @@ def add_witness(
         needed = quorum if quorum is not None else max(1, root.quorum)
         if needed > len(witnesses):
             raise InvalidInput(
-                f"--quorum {needed} needs {needed} witnesses; the root lists {len(witnesses)}"
+                f"--quorum {needed} needs {needed} witnesses; the root lists"
+                f" {counted(len(witnesses), 'witness', 'witnesses')}"
             )
         updated = TrustRoot(root.logs, witnesses, needed, root.chains)
         line = (

@@ -22,6 +22,7 @@ from copyseal.core.claims import parse_leaf
 from copyseal.core.encoding import parse_json
 from copyseal.core.kinds import read
 from copyseal.domain.log import Entry, LogStore
+from copyseal.domain.wording import counted
 from copyseal.errors import CopysealError, MalformedDocument, NotFound
 
 TILE_HEIGHT = 8
@@ -82,7 +83,8 @@ def parse_bundle(data: bytes, count: int) -> list[bytes]:
         leaves.append(leaf)
         pos += 2 + length
     if len(leaves) != count:
-        raise MalformedDocument(f"entry bundle holds {len(leaves)} entries, not {count}")
+        held = counted(len(leaves), "entry", "entries")
+        raise MalformedDocument(f"entry bundle holds {held}, not {count}")
     return leaves
 
 

@@ -44,7 +44,8 @@ def own_trust_root(
     quorum = home.config.get("witness_quorum", DEFAULT_WITNESS_QUORUM) if witnesses else 0
     if type(quorum) is not int or (witnesses and not 1 <= quorum <= len(witnesses)):
         raise MalformedDocument(
-            f"config.json: witness_quorum must be between 1 and the {len(witnesses)} witnesses"
+            "config.json: witness_quorum must be between 1 and the "
+            + counted(len(witnesses), "witness", "witnesses")
         )
     contract = anchoring_contract(home.config, env)
     try:
