@@ -1,4 +1,4 @@
-"""In-memory stores for tests: the log store with fault hooks, and the folds' stores.
+"""In-memory stores for tests: the log store with fault hooks, the folds' stores, contents.
 
 They pass the same contract suites as the SQLite adapters (``tests/contract``), so a test
 that wires them exercises the real services without a database, and a fault hook makes a
@@ -7,6 +7,7 @@ write section fail at a chosen point (as Sunlight's MemoryBackend takes an Uploa
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -18,7 +19,7 @@ import numpy.typing as npt
 from copyseal.domain.catalog import CatalogEntry
 from copyseal.domain.folds import LinkRow, OwnerRow
 from copyseal.domain.log import Entry, StoredCheckpoint
-from copyseal.errors import ConflictError, NotFound
+from copyseal.errors import ConflictError, ContentTooLarge, EmptyContent, NotFound
 
 Fault = Callable[[str], None]
 """Called at each point of a write section ("begin", "append", "commit"); raising from it
@@ -301,3 +302,35 @@ class MemoryCatalog(_MemoryFold):
             and (not title or (e.title is not None and title.casefold() in e.title.casefold()))
         ]
         return found[:limit]
+
+
+class MemoryContentStore:
+    """The content store in a dict; ``fault`` is called before each ``put`` keeps anything
+    (raising from it fails the put, as a full disk would)."""
+
+    def __init__(self, *, max_bytes: int = 1 << 20, fault: Fault = _no_fault) -> None:
+        self.max_bytes = max_bytes
+        self.fault = fault
+        self.blobs: dict[bytes, bytes] = {}
+        self._lock = threading.Lock()
+
+    def put(self, contents: Sequence[bytes]) -> None:
+        for content in contents:
+            if not content:
+                raise EmptyContent("empty content is not kept")
+            if len(content) > self.max_bytes:
+                raise ContentTooLarge("content over the limit", limit=self.max_bytes)
+        self.fault("put")
+        with self._lock:
+            for content in contents:
+                self.blobs.setdefault(hashlib.sha256(content).digest(), bytes(content))
+
+    def get(self, sha256: bytes) -> bytes | None:
+        return self.blobs.get(sha256)
+
+    def size(self, sha256: bytes) -> int | None:
+        found = self.blobs.get(sha256)
+        return None if found is None else len(found)
+
+    def close(self) -> None:
+        return None

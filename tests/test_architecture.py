@@ -77,3 +77,32 @@ def test_pure_layers_do_no_io(path: Path) -> None:
     source = path.read_text()
     for call in (r"(?<![\w.])open\(", r"datetime\.now", r"urandom"):
         assert not re.search(call, source), f"{path.name} calls {call}"
+
+
+def _type_comparisons(path: Path) -> list[int]:
+    """Lines comparing something's ``type`` (a claim's, an entry's) with a string."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        names_type = any(isinstance(s, ast.Attribute) and s.attr == "type" for s in sides)
+        strings = any(
+            isinstance(c, ast.Constant) and isinstance(c.value, str)
+            for s in sides
+            for c in ([s] if not isinstance(s, ast.Tuple | ast.List | ast.Set) else s.elts)
+        )
+        if names_type and strings:
+            found.append(node.lineno)
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _modules() if p.relative_to(SRC).parts[:2] != ("core", "kinds")],
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_only_the_kinds_compare_a_claims_type_with_a_name(path: Path) -> None:
+    """What a claim of a type means is its kind's to say (``core/kinds``); a comparison
+    elsewhere is how a kind gets forgotten when another is added."""
+    assert _type_comparisons(path) == [], f"{path.name} compares .type with a name"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -275,7 +277,10 @@ def test_bad_certificates(cli_home: Path, tmp_path: Path) -> None:
     cases = {
         "truncated": (raw[: len(raw) // 2], MalformedDocument),
         "not json": (b"hello", MalformedDocument),
-        "pretty": (json.dumps(json.loads(raw), indent=1).encode(), MalformedDocument),
+        "duplicate key": (
+            raw.replace(b'{"anchors":[],', b'{"anchors":[],"anchors":[],'),
+            MalformedDocument,
+        ),
         "version": (raw.replace(b'"version":1', b'"version":9'), UnsupportedVersion),
         "tampered": (raw.replace(b'"index":0', b'"index":1'), VerificationError),
     }
@@ -311,3 +316,86 @@ def test_version(tmp_path: Path) -> None:
     code, output = cs(tmp_path, "--version")
     assert code == 0 and output == f"copyseal {version('copyseal')}\n"
     assert copyseal.__version__ == version("copyseal")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("register",), "name files or use --text"),
+        (("register", "x.txt", "--text", "a poem"), "not both"),
+        (("register", "--text", "a poem", "--dispute", "000000-0000"), "--reason"),
+        (("register", "--text", "p", "--private", "--derivative-of", "000000-0000"), "private"),
+        (("check",), "name a file or use --text"),
+        (("log", "proof"), "exactly one of --inclusion"),
+        (("verify", "x.cert.json", "--quorum", "1"), "--witness"),
+    ],
+)
+def test_missing_or_clashing_options_are_usage_errors(
+    cli_home: Path, args: tuple[str, ...], named: str
+) -> None:
+    code, output = cs(cli_home, *args)
+    assert code == 2, output
+    assert "Usage:" in output and named in output, output
+    code, _ = cs(cli_home, "log", "proof", "--inclusion", "0", "--json")
+    assert code == 9  # nothing was registered
+
+
+def test_a_passphrase_without_a_terminal_says_how_to_give_it(cli_home: Path) -> None:
+    code, output = cs(cli_home, "keys", "new", "carol", "--passphrase")
+    assert code == InvalidInput.exit_code, output
+    assert "COPYSEAL_PASSPHRASE" in output and "terminal" in output, output
+    code, listed = cs_json(cli_home, "keys", "list")
+    assert "carol" not in [k["name"] for k in listed]  # type: ignore[index]
+
+
+def test_counts_are_printed_in_their_number(cli_home: Path, tmp_path: Path) -> None:
+    register_text(cli_home, tmp_path, "The only poem of this log.")
+    code, output = cs(cli_home, "audit")
+    assert code == 0 and "1 entry, 0 interior nodes, 1 checkpoint" in output, output
+    code, output = cs(cli_home, "index", "rebuild")
+    assert code == 0 and "index rebuilt from 1 entry" in output, output
+
+
+def test_a_reformatted_certificate_verifies_and_says_so(cli_home: Path, tmp_path: Path) -> None:
+    poem = tmp_path / "poem.txt"
+    poem.write_text("Crème brûlée at midnight", encoding="utf-8")
+    code, data = cs_json(cli_home, "register", str(poem), "--out", str(tmp_path))
+    issued = Path(data["works"][0]["certificate"])
+    pretty = tmp_path / "pretty.json"
+    pretty.write_bytes(
+        subprocess.run(
+            [sys.executable, "-m", "json.tool", str(issued)], capture_output=True, check=True
+        ).stdout
+    )
+    code, output = cs(cli_home, "verify", str(pretty), "--content", str(poem))
+    assert code == 0, output
+    assert "note:" in output and "same document" in output and "verified" in output
+    code, report = cs_json(cli_home, "verify", str(pretty), "--content", str(poem))
+    assert code == 0 and report["notes"] and report["ok"]
+    code, output = cs(cli_home, "verify", str(issued), "--content", str(poem))
+    assert code == 0 and "note:" not in output
+    doc = json.loads(pretty.read_text())
+    doc["entry"]["leaf"]["claim"]["body"]["content"]["size"] += 1
+    pretty.write_text(json.dumps(doc, indent=2))
+    code, output = cs(cli_home, "verify", str(pretty), "--content", str(poem))
+    assert code == VerificationError.exit_code, output
+
+
+def test_a_copy_with_other_line_endings_verifies_and_says_so(
+    cli_home: Path, tmp_path: Path
+) -> None:
+    poem = tmp_path / "poem.txt"
+    poem.write_bytes(b"Light rain\nthe cat asleep\n")
+    code, data = cs_json(cli_home, "register", str(poem), "--out", str(tmp_path))
+    cert = data["works"][0]["certificate"]
+    saved_on_windows = tmp_path / "poem-crlf.txt"
+    saved_on_windows.write_bytes(b"Light rain\r\nthe cat asleep\r\n")
+    code, report = cs_json(cli_home, "verify", cert, "--content", str(saved_on_windows))
+    assert code == 0 and report["ok"]
+    [row] = [c for c in report["checks"] if c["name"] == "content"]
+    assert row["detail"].startswith("content matches after normalising line endings")
+    code, output = cs(cli_home, "verify", cert, "--content", str(saved_on_windows))
+    assert code == 0 and "normalising" in output  # the table may fold the detail
+    other = tmp_path / "other.txt"
+    other.write_bytes(b"Light rain\r\nthe dog asleep\r\n")
+    assert cs(cli_home, "verify", cert, "--content", str(other))[0] == VerificationError.exit_code

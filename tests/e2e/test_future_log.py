@@ -152,3 +152,35 @@ def test_a_home_holding_unknown_kinds_audits_folds_and_serves_them(home: Home) -
             len(e.leaf).to_bytes(2, "big") + e.leaf for e in entries
         )
         assert client.get(f"/api/v1/works/{entries[0].work_id}").status_code == 200
+
+
+def test_show_and_the_entries_route_name_what_they_do_not_understand(home: Home) -> None:
+    stores = home.open_stores()
+    try:
+        entries = _append_as_a_newer_registry(stores.log, home)
+    finally:
+        stores.close()
+    env = {"COPYSEAL_HOME": str(home.path), "COLUMNS": "80"}
+    transfer, dispute = entries[1].work_id, entries[4].work_id
+    shown = runner.invoke(app, ["show", transfer], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "transfer v1" in shown.output and "not understood" in shown.output.replace("\n", " ")
+    assert future.ALICE.did[:30] in shown.output and future.LOGGED_AT in shown.output
+    as_json = json.loads(runner.invoke(app, ["show", transfer, "--json"], env=env).output)
+    assert (as_json["type"], as_json["signer"], as_json["understood"]) == (
+        "transfer",
+        future.ALICE.did,
+        False,
+    )
+    assert "unknown to this copyseal" in as_json["not_understood"]
+    with TestClient(create_app(home.path, clock=FakeClock())) as client:
+        found = [client.get(f"/api/v1/log/entries/{e.work_id}").json() for e in entries]
+        assert [(e["type"], e["understood"], e["work"]) for e in found] == [
+            ("register", True, True),
+            ("transfer", False, False),
+            ("register", False, False),  # a body version this copyseal does not read
+            ("key-rotate", False, False),
+            ("dispute", True, False),
+        ]
+        assert found[0]["disputed_by"] == [dispute]
+        assert found[4]["disputes"] == entries[0].work_id

@@ -193,3 +193,46 @@ def test_search_finds_an_edited_copy(page: Any) -> None:
     assert matches.get_by_text(work_id).is_visible()
     matches.get_by_text("Compare side by side").first.click()
     assert matches.locator("mark").count() >= 1
+
+
+def test_dashboard_title_search_swaps_the_list_alone(page: Any) -> None:
+    sign_up(page, "webfinn")
+    register_paste(page, "A heron stands in the reeds.", "Heron")
+    register_paste(page, "The moth and the lamp.", "Moth")
+    page.goto("/dashboard")
+    listing = page.locator("#works-list")
+    with page.expect_response(lambda r: "/dashboard?q=" in r.url) as answered:
+        page.get_by_label("Search my works by title").fill("Heron")
+    assert answered.value.status == 200
+    listing.get_by_text("Moth").wait_for(state="detached")
+    assert listing.get_by_text("Heron").is_visible()
+    # The list holds a table of works, not a second page inside the first.
+    assert page.locator("header.site").count() == 1
+    assert page.get_by_role("heading", name="Hello, webfinn").count() == 1
+    assert listing.locator("h1, h2, form").count() == 0
+
+
+def test_a_pasted_poem_is_registered_with_lf_and_its_bytes_verify(
+    page: Any, tmp_path: Path
+) -> None:
+    sign_up(page, "webgwen")
+    poem = "Frost on the gate\nthe dog's breath a small cloud\nthe postman is late"
+    work_id = register_paste(page, poem, "Frost")  # the browser sends the lines with CRLF
+    size = len(poem.encode())
+    said = f"registered as UTF-8 text with LF line endings, {size} bytes"
+    assert page.get_by_text(said).first.is_visible()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download content").click()
+    content = tmp_path / info.value.suggested_filename
+    info.value.save_as(content)
+    assert content.name == f"{work_id}.txt" and content.read_bytes() == poem.encode()
+    cert = tmp_path / "frost.cert.json"
+    cert.write_bytes(page.request.get(f"/certificates/{work_id}.json").body())
+    page.goto("/verify")
+    page.get_by_label("Certificate (.cert.json)").set_input_files(cert)
+    page.get_by_label("The registered file").set_input_files(content)
+    page.get_by_role("button", name="Verify").click()
+    verdict = page.locator("#verdict")
+    verdict.get_by_role("heading", name="Valid certificate").wait_for()
+    assert verdict.get_by_text("Content matches the registered hash: passed").is_visible()
+    assert verdict.get_by_text("normalising").count() == 0  # the exact bytes, as registered

@@ -6,7 +6,8 @@ Layout (``./data`` by default, or ``$COPYSEAL_HOME``)::
     log.key         the log's Ed25519 signing key, Go note format, mode 0600
     chain.key       the anchoring key, if kept in the home, mode 0600
     keys/NAME.json  creator identities (see keystore.py), mode 0600
-    copyseal.db     the SQLite store: the log, its folds, accounts, anchor receipts
+    copyseal.db     the SQLite store: the log, its folds, accounts, anchor receipts, and the
+                    content of works registered through the service (contents_sqlite.py)
                     (another store: "store" in config.json, see adapters/storage)
     trust.json      the trust root its verifications use besides its own log (docs/formats.md)
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from copyseal.adapters.keystore import KeyStore, write_private_file
 from copyseal.adapters.storage import (
+    DEFAULT_MAX_CONTENT_BYTES,
     DEFAULT_URL,
     check_adapters,
     open_anchors,
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
     from copyseal.domain.log import LogStore
     from copyseal.domain.stores import Stores
 
-DEFAULT_MAX_CONTENT_BYTES = 50 << 20
 DEFAULT_KEY = "default"
 TRUST_FILE = "trust.json"
 _ORIGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~/:-]{0,199}")
@@ -78,7 +79,10 @@ class Home:
     def open_stores(self, *, background_checkpoints: bool = False) -> Stores:
         """Every store; a long-running service checkpoints the log's WAL in the background."""
         return open_stores(
-            self.store_url, base=self.path, background_checkpoints=background_checkpoints
+            self.store_url,
+            base=self.path,
+            background_checkpoints=background_checkpoints,
+            max_content_bytes=self.max_content_bytes,
         )
 
     def open_store(self) -> LogStore:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,7 +29,13 @@ from rich.markup import escape
 from copyseal.adapters.home import Home, default_home
 from copyseal.adapters.storage import open_stores
 from copyseal.cli.hints import cli_hint
-from copyseal.errors import ContentTooLarge, CopysealError, UnreadablePath, missing_extra
+from copyseal.errors import (
+    ContentTooLarge,
+    CopysealError,
+    InvalidInput,
+    UnreadablePath,
+    missing_extra,
+)
 
 if TYPE_CHECKING:
     from copyseal.services.assembly import Assembly
@@ -69,7 +75,15 @@ def open_registry(home: Path | None, *, workers: int = 1) -> Iterator[tuple[Home
     opened = Home.open(home_path(home))
     stores = opened.open_stores()
     pool = (
-        WorkerPool(partial(open_stores, opened.store_url, base=opened.path), workers)
+        WorkerPool(
+            partial(
+                open_stores,
+                opened.store_url,
+                base=opened.path,
+                max_content_bytes=opened.max_content_bytes,
+            ),
+            workers,
+        )
         if workers > 1
         else None
     )
@@ -83,8 +97,34 @@ def open_registry(home: Path | None, *, workers: int = 1) -> Iterator[tuple[Home
         stores.close()
 
 
+class UsageError(typer.BadParameter):
+    """Options that ask for nothing sensible, met after parsing: the parser's own usage error
+    (exit 2, the command's usage line, then the message), not a copyseal error."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def usage_error(ctx: typer.Context, message: str) -> NoReturn:
+    raise UsageError(message, ctx=ctx)
+
+
 def passphrase() -> str | None:
     return os.environ.get("COPYSEAL_PASSPHRASE") or None
+
+
+def new_passphrase() -> str:
+    """A passphrase for a new key: ``$COPYSEAL_PASSPHRASE``, else asked for (twice) on the
+    terminal. Without a terminal there is nobody to ask, so say how else to give it."""
+    given = passphrase()
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            "--passphrase asks for the passphrase on a terminal, and there is none",
+            hint="Set COPYSEAL_PASSPHRASE, or run the command in a terminal.",
+        )
+    return str(typer.prompt("Passphrase", hide_input=True, confirmation_prompt=True))
 
 
 def read_file(path: Path, max_bytes: int | None = None) -> bytes:

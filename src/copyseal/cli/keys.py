@@ -9,7 +9,16 @@ import typer
 from rich.table import Table
 
 from copyseal.adapters.home import Home
-from copyseal.cli.common import HomeOption, JsonOption, emit, home_path, out, passphrase, run
+from copyseal.cli.common import (
+    HomeOption,
+    JsonOption,
+    emit,
+    home_path,
+    new_passphrase,
+    out,
+    passphrase,
+    run,
+)
 from copyseal.core.encoding import b64encode
 from copyseal.core.keys import public_key_from_did
 
@@ -31,11 +40,7 @@ def new(
 
     def action() -> None:
         store = Home.open(home_path(home)).keys
-        secret = None
-        if encrypt:
-            secret = passphrase() or typer.prompt(
-                "Passphrase", hide_input=True, confirmation_prompt=True
-            )
+        secret = new_passphrase() if encrypt else None
         info = store.create(name, seed=os.urandom(32), passphrase=secret)
         emit(
             as_json,

@@ -17,6 +17,7 @@ from copyseal.cli.common import (
     out,
     read_file,
     run,
+    usage_error,
 )
 from copyseal.core.encoding import b64encode
 from copyseal.core.note import ALG_COSIGNATURE_V1
@@ -47,6 +48,7 @@ def key(home: Path | None = HomeOption) -> None:
 
 @app.command()
 def proof(
+    ctx: typer.Context,
     inclusion: int | None = typer.Option(None, "--inclusion", help="Leaf index."),
     size: int | None = typer.Option(None, "--size", help="Tree size (default: latest)."),
     consistency: tuple[int, int] | None = typer.Option(
@@ -56,10 +58,10 @@ def proof(
     as_json: bool = JsonOption,
 ) -> None:
     """Print an inclusion or consistency proof (hashes in lowercase hex)."""
+    if (inclusion is None) == (consistency is None):
+        usage_error(ctx, "give exactly one of --inclusion INDEX or --consistency OLD NEW")
 
     def action() -> None:
-        if (inclusion is None) == (consistency is None):
-            raise InvalidInput("give exactly one of --inclusion INDEX or --consistency OLD NEW")
         with open_registry(home) as (_, node):
             registry = node.registry
             if inclusion is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -30,11 +31,13 @@ from copyseal.cli.common import (
     out,
     read_file,
     run,
+    usage_error,
 )
 from copyseal.core.certificate import Certificate, VerificationReport
 from copyseal.core.note import NoteVerifier
 from copyseal.core.trust import TrustRoot
 from copyseal.domain.titles import visible_text
+from copyseal.domain.wording import counted
 from copyseal.errors import (
     InconsistencyError,
     InvalidInput,
@@ -113,6 +116,7 @@ def init(
 
 @app.command()
 def verify(
+    ctx: typer.Context,
     cert: Path = typer.Argument(..., help="The certificate (JSON)."),
     content: Path | None = typer.Option(None, "--content", help="The registered content."),
     log_key: str | None = typer.Option(
@@ -150,11 +154,12 @@ def verify(
     The trust root is the home's own log and its trust.json (`copyseal trust`), or --trust
     FILE; exit 0 only if every check holds for a trusted log, 11 if its log is not trusted."""
 
+    if quorum > len(witness):
+        usage_error(ctx, f"--quorum {quorum} needs at least {quorum} --witness keys")
+    if log_key and unsafe_trust_certificate_key:
+        usage_error(ctx, "--log-key and --unsafe-trust-certificate-key exclude each other")
+
     def action() -> dict[str, object]:
-        if quorum > len(witness):
-            raise InvalidInput(f"--quorum {quorum} needs at least {quorum} --witness keys")
-        if log_key and unsafe_trust_certificate_key:
-            raise InvalidInput("--log-key and --unsafe-trust-certificate-key exclude each other")
         root = TrustRoot.from_json(read_file(trust)) if trust else home_trust_root(home_path(home))
         report = verify_trusted(
             Certificate.from_json(read_file(cert)),
@@ -194,11 +199,16 @@ def _report(
             raise typer.Exit(exc.exit_code) from None
         emit(True, result, lambda: None)
         return result
-    table = Table("check", "result", "detail", title=f"certificate {report.work_id}")
+    table = Table(title=f"certificate {report.work_id}")
+    table.add_column("check", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("detail", overflow="fold")  # keys and hashes whole, never cut
     style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
     for c in report.checks:
         table.add_row(c.name, f"[{style[c.status]}]{c.status}[/]", escape(c.detail))
     out.print(table)
+    for note in report.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}")
     require_ok(report)
     if not trusted:
         out.print(
@@ -222,30 +232,71 @@ def _salt(text: str | None) -> bytes | None:
 
 @app.command()
 def show(
-    work_id: str = typer.Argument(..., help="A work ID like 000042-7KQ2."),
+    entry_id: str = typer.Argument(
+        ..., metavar="ID", help="An entry's ID, as register printed it: 000042-7KQ2."
+    ),
     home: Path | None = HomeOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Show a registered work."""
+    """Show an entry of the log: a work with its lineage, a dispute, or any other claim."""
 
     def action() -> None:
+        from copyseal.services.entries import describe_entry
+
         with open_registry(home) as (_, node):
-            registry = node.registry
-            work = registry.work(work_id)
-
-        def human() -> None:
-            table = Table(show_header=False, title=f"work {work['work_id']}")
-            # What the log holds, shown as text: never as markup, never a control sequence.
-            for k in ("title", "owner", "logged_at", "created", "index", "leaf_hash"):
-                if work.get(k) is not None:
-                    table.add_row(k, escape(visible_text(str(work[k]))))
-            for k, v in work["content"].items():
-                table.add_row(f"content.{k}", escape(visible_text(str(v))))
-            out.print(table)
-
-        emit(as_json, work, human)
+            shown = describe_entry(node.registry, entry_id)
+        emit(as_json, shown, lambda: out.print(_entry_table(shown)))
 
     run(as_json, action)
+
+
+ENVELOPE = ("type", "v", "signer", "owner", "entry_id", "work_id", "understood", "work")
+SHOWN_AFTER = ("logged_at", "created", "index", "leaf_hash", "fingerprints", "links_to")
+
+
+def _entry_table(shown: dict[str, Any]) -> Table:
+    """What the log holds, shown as text: never as markup, never a control sequence."""
+    from copyseal.services.entries import LINEAGE
+
+    noun = "work" if shown["work"] else "entry"
+    table = Table(show_header=False, title=f"{noun} {shown['entry_id']}")
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")  # keys and hashes whole, folded, never cut
+
+    def row(name: str, value: Any) -> None:
+        table.add_row(name, escape(visible_text(str(value))))
+
+    row("type", f"{shown['type']} v{shown['v']}")
+    if not shown["understood"]:
+        row("kind", f"not understood: {shown['not_understood']}; carried as logged")
+    if shown.get("title") is not None:
+        row("title", shown["title"])
+    row("owner" if shown["work"] else "signer", shown.get("owner", shown["signer"]))
+    for name in SHOWN_AFTER[:4]:
+        row(name, shown[name])
+    described = {k: v for k, v in shown.items() if k not in (*ENVELOPE, *SHOWN_AFTER)}
+    for name, value in described.items():
+        if name in (*LINEAGE, "title", "not_understood") or value is None:
+            continue
+        for key, text in _flat(name, value):
+            row(key, text)
+    if shown.get("fingerprints"):
+        fingerprints = shown["fingerprints"]
+        iscc = next((v for k, v in fingerprints.items() if k.startswith("iscc_")), None)
+        row("fingerprints", counted(len(fingerprints), "field") + (f", {iscc}" if iscc else ""))
+    if shown["work"]:
+        lineage = [(n, shown[n]) for n in LINEAGE if shown.get(n)]
+        for name, ids in lineage or [("lineage", ["none"])]:
+            row(name, ", ".join(ids))
+    return table
+
+
+def _flat(name: str, value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in _flat(f"{name}.{k}", v)]
+    if isinstance(value, list):
+        return [(name, ", ".join(str(v) for v in value))]
+    return [(name, str(value))]
 
 
 @app.command()
@@ -260,13 +311,14 @@ def audit(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
 
         def human() -> None:
             out.print(
-                f"{report.entries} entries, {report.nodes} interior nodes, "
-                f"{report.checkpoints} checkpoints"
+                f"{counted(report.entries, 'entry', 'entries')}, "
+                f"{counted(report.nodes, 'interior node')}, "
+                f"{counted(report.checkpoints, 'checkpoint')}"
             )
             if report.not_understood:
                 out.print(
-                    f"{report.not_understood} entries of kinds or versions this copyseal does"
-                    " not know: carried as they are, their signatures checked"
+                    f"{counted(report.not_understood, 'entry', 'entries')} of kinds or versions"
+                    " this copyseal does not know: carried as they are, their signatures checked"
                 )
             for p in report.problems[:20]:
                 out.print(f"[bold red]{p['kind']} {p['where']}[/]: {p['detail']}")

@@ -12,6 +12,7 @@ from copyseal.adapters.home import MirrorHome
 from copyseal.adapters.tlog_client import http_fetcher
 from copyseal.cli.common import JsonOption, emit, err, out, run
 from copyseal.core.note import NoteVerifier
+from copyseal.domain.wording import counted
 from copyseal.services.mirror import Mirror
 
 
@@ -48,7 +49,8 @@ def mirror(
             as_json,
             data,
             lambda: out.print(
-                f"mirrored {report.fetched} new entries; size {report.new_size},"
+                f"mirrored {counted(report.fetched, 'new entry', 'new entries')};"
+                f" size {report.new_size},"
                 f" root {report.root_hash}; every entry and checkpoint verified"
             ),
         )

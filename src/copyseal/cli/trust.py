@@ -27,6 +27,7 @@ from copyseal.core.trust import (
     parse_url,
     parse_witness_key,
 )
+from copyseal.domain.wording import counted
 from copyseal.errors import InvalidInput, MalformedDocument, NotFound
 from copyseal.services.trust import own_trust_root, trust_summary
 
@@ -117,7 +118,8 @@ def add_witness(
         needed = quorum if quorum is not None else max(1, root.quorum)
         if needed > len(witnesses):
             raise InvalidInput(
-                f"--quorum {needed} needs {needed} witnesses; the root lists {len(witnesses)}"
+                f"--quorum {needed} needs {needed} witnesses; the root lists"
+                f" {counted(len(witnesses), 'witness', 'witnesses')}"
             )
         updated = TrustRoot(root.logs, witnesses, needed, root.chains)
         line = (
@@ -184,7 +186,9 @@ def _print_root(root: TrustRoot, own: TrustRoot, path: Path) -> None:
     for w in root.witnesses:
         out.print(f"  witness {w.key_id.hex()}  {w.name}")
     if root.witnesses:
-        out.print(f"  quorum  {root.quorum} of {len(root.witnesses)} witnesses")
+        out.print(
+            f"  quorum  {root.quorum} of {counted(len(root.witnesses), 'witness', 'witnesses')}"
+        )
     for c in root.chains:
         out.print(f"  chain   {c.chain}  {c.contract}")
 

@@ -26,8 +26,10 @@ from copyseal.cli.common import (
     passphrase,
     read_file,
     run,
+    usage_error,
 )
-from copyseal.errors import CopysealError, InvalidInput
+from copyseal.domain.wording import counted
+from copyseal.errors import CopysealError
 
 # Registering and searching need copyseal[registry] (numpy, fingerprints, media decoding):
 # each command imports them when it runs, so the rest of the CLI works without them.
@@ -42,18 +44,25 @@ them (about 0.3 s) costs about what they save."""
 index_app = typer.Typer(help="The similarity index, derived from the log.")
 
 
+def check_sources(
+    ctx: typer.Context, files: list[Path] | None, text: str | None, command: str
+) -> None:
+    """Files or --text, exactly one of them; else a usage error, before anything is read."""
+    if text is not None and files:
+        usage_error(ctx, "give files or --text, not both")
+    if text is None and not files:
+        what = "files" if command == "register" else "a file"
+        usage_error(ctx, f"nothing to {command}: name {what} or use --text")
+
+
 def read_inputs(
     files: list[Path], text: str | None, title: str | None, limit: int
 ) -> list[WorkInput]:
     from copyseal.adapters.media import sniff_media_type
     from copyseal.services.creator import TEXT_MEDIA_TYPE, WorkInput
 
-    if text is not None and files:
-        raise InvalidInput("give files or --text, not both")
-    if text is not None:
+    if text is not None:  # check_sources made sure it comes without files
         return [WorkInput(text.encode("utf-8"), TEXT_MEDIA_TYPE, "--text", title)]
-    if not files:
-        raise InvalidInput("nothing given: name files or use --text")
     works = []
     for path in files:
         content = read_file(path, limit)
@@ -89,6 +98,7 @@ def _row(
 
 
 def register(
+    ctx: typer.Context,
     files: list[Path] = typer.Argument(None, help="Files to register.", show_default=False),
     text: str | None = typer.Option(None, "--text", help="Register this text."),
     title: str | None = typer.Option(None, help="A title for the work(s)."),
@@ -120,13 +130,17 @@ def register(
     Content that matches another creator's earlier work is refused, unless declared with
     --derivative-of or --dispute. Your own edited versions are accepted and linked."""
 
+    check_sources(ctx, files, text, "register")
+    if dispute is not None and not reason:
+        usage_error(ctx, "--dispute needs --reason: say why the earlier work is yours")
+    if dispute is not None and (private or derivative_of):
+        usage_error(ctx, "--dispute goes without --private and --derivative-of")
+    if private and derivative_of:
+        usage_error(ctx, "--private goes without --derivative-of: it publishes no lineage")
+
     def action() -> dict[str, Any]:
         from copyseal.services.batch import Batches, Declared
 
-        if dispute is not None and (private or derivative_of or not reason):
-            raise InvalidInput("--dispute needs --reason, and goes without --private or lineage")
-        if private and derivative_of:
-            raise InvalidInput("a private registration publishes no lineage")
         declared = Declared(
             derivative_of=derivative_of, dispute=dispute, reason=reason, private=private
         )
@@ -192,6 +206,7 @@ def register(
 
 
 def check(
+    ctx: typer.Context,
     file: Path | None = typer.Argument(None, help="A file to check.", show_default=False),
     text: str | None = typer.Option(None, "--text", help="Check this text."),
     top: int = typer.Option(5, "--top", min=1, max=100, help="How many matches to show."),
@@ -199,6 +214,7 @@ def check(
     as_json: bool = JsonOption,
 ) -> None:
     """Who owns this? The registered works this content copies or nearly copies."""
+    check_sources(ctx, [file] if file else [], text, "check")
 
     def action() -> list[dict[str, Any]]:
         with open_registry(home) as (opened, node):
@@ -233,4 +249,8 @@ def rebuild(home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
             return node.follower.rebuild()
 
     entries = run(as_json, action)
-    emit(as_json, {"entries": entries}, lambda: out.print(f"index rebuilt from {entries} entries"))
+    emit(
+        as_json,
+        {"entries": entries},
+        lambda: out.print(f"index rebuilt from {counted(entries, 'entry', 'entries')}"),
+    )

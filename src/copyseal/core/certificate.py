@@ -10,9 +10,14 @@ Schema, version 1 (written in RFC 8785 canonical form, followed by one newline):
      "checkpoint": "<C2SP signed checkpoint: body, blank line, signature lines>",
      "anchors": []}
 
-Because the document must be canonical and every encoding inside it has a single spelling,
-changing any byte of a certificate either breaks its parse or changes what it says, and so
-fails verification. ``verify_certificate`` runs every check it can and reports each one,
+A certificate is read from any JSON text of the same document: pretty-printed, its keys in
+another order, ``\u00e9`` for ``é``. Reading parses it, re-encodes it with JCS and decodes
+exactly those canonical bytes, so every check runs on the document as issued: nothing signed
+or hashed is taken from the text as written (the leaf is hashed as JCS of its value, the
+claim's signature is over JCS of its envelope, the checkpoint is a string), and every value
+inside has a single spelling. Changing what the document says therefore fails verification;
+changing only its layout changes nothing, and the report says the file was reformatted.
+``verify_certificate`` runs every check it can and reports each one,
 against a log key the verifier trusts (``core/trust.py``): never the certificate's own key,
 which anyone can make, unless the caller asks for that by name.
 """
@@ -20,17 +25,16 @@ which anyone can make, unless the caller asks for that by name.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from copyseal.core import merkle
 from copyseal.core.anchor import AnchorReceipt, verify_anchor_offline
 from copyseal.core.claims import Claim, parse_leaf
-from copyseal.core.encoding import hex32, jcs, parse_canonical_json
+from copyseal.core.content import check_content
+from copyseal.core.encoding import hex32, jcs, parse_canonical_json, parse_json
 from copyseal.core.kinds import Reading, read
-from copyseal.core.kinds.register import commitment
 from copyseal.core.note import Checkpoint, Note, NoteVerifier, signers_of, verify_note
 from copyseal.core.trust import foreign_log_error, untrusted_log_error
 from copyseal.core.workid import compute_work_id
@@ -73,6 +77,9 @@ class Certificate:
     proof: tuple[bytes, ...]
     checkpoint: str
     anchors: tuple[AnchorReceipt, ...] = ()
+    reformatted: bool = field(default=False, compare=False)
+    """Read from a JSON text other than its canonical bytes (the same document, laid out
+    another way): what was checked is the canonical form."""
 
     @functools.cached_property
     def log(self) -> NoteVerifier:
@@ -108,9 +115,16 @@ class Certificate:
 
     @classmethod
     def from_json(cls, data: bytes) -> Certificate:
+        """A certificate from any JSON text of it (see the module's docstring)."""
         if len(data) > MAX_CERTIFICATE_BYTES:
             raise MalformedDocument("certificate is larger than 1 MiB")
-        return cls.from_dict(parse_canonical_json(data, max_bytes=MAX_CERTIFICATE_BYTES))
+        canonical = jcs(parse_json(data, max_bytes=MAX_CERTIFICATE_BYTES))
+        # Decoded from the canonical bytes, not from the value parsed above: a number
+        # written 42.0 is then the integer 42, as the issued document holds it.
+        cert = cls.from_dict(parse_canonical_json(canonical, max_bytes=MAX_CERTIFICATE_BYTES))
+        if data in (canonical, canonical + b"\n"):
+            return cert
+        return replace(cert, reformatted=True)
 
     @classmethod
     def from_dict(cls, obj: Any) -> Certificate:
@@ -185,10 +199,18 @@ class CheckResult:
     detail: str
 
 
+REFORMATTED = (
+    "this file is not byte for byte the certificate as issued (its JSON is laid out or "
+    "escaped another way), but holds the same document: its canonical form was checked"
+)
+
+
 @dataclass
 class VerificationReport:
     work_id: str
     checks: list[CheckResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What a reader should know besides the checks (a reformatted file)."""
 
     @property
     def ok(self) -> bool:
@@ -198,11 +220,14 @@ class VerificationReport:
         return next((c for c in self.checks if c.status == "failed"), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "work_id": self.work_id,
             "ok": self.ok,
             "checks": [c.__dict__ for c in self.checks],
         }
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 def verify_certificate(
@@ -231,7 +256,7 @@ def verify_certificate(
     note text), so many certificates from one batch cost one signature check.
     """
     trusted_log, log_row = _log_check(cert, trusted_log, unsafe_trust_certificate_key)
-    report = VerificationReport(cert.work_id, [log_row])
+    report = VerificationReport(cert.work_id, [log_row], [REFORMATTED] if cert.reformatted else [])
 
     def run(name: str, fn: Any) -> Any:
         try:
@@ -259,7 +284,7 @@ def verify_certificate(
     elif reading.kind is None or reading.kind.content(claim.body) is None:
         report.checks.append(CheckResult("content", "skipped", "the claim names no content"))
     else:
-        run("content", lambda: _check_content(claim, content, salt))
+        run("content", lambda: check_content(claim.body["content"], content, salt))
     run("leaf", lambda: _check_leaf(cert))
     run("work_id", lambda: _check_work_id(cert))
     checkpoint = _open_checkpoint(cert, trusted_log, verified_notes, run)
@@ -302,22 +327,6 @@ def _log_check(
     if (trusted.name, trusted.alg, trusted.public_key) != (log.name, log.alg, log.public_key):
         raise foreign_log_error(log, [trusted])
     return trusted, CheckResult("log", "ok", f"log key {trusted.to_vkey()}")
-
-
-def _check_content(claim: Claim, content: bytes, salt: bytes | None) -> str:
-    committed = claim.body["content"].get("commitment")
-    if committed is not None:
-        if salt is None:
-            raise VerificationError(
-                "a private registration is checked with its salt (--salt)", check="content"
-            )
-        if commitment(salt, content).hex() != committed:
-            raise VerificationError("content and salt do not match the commitment", check="content")
-        return f"commitment {committed} (private registration)"
-    expected = claim.body["content"]["sha256"]
-    if hashlib.sha256(content).hexdigest() != expected:
-        raise VerificationError("content does not match the registered hash", check="content")
-    return f"SHA-256 {expected}"
 
 
 def _check_leaf(cert: Certificate) -> str:
@@ -370,7 +379,8 @@ def _check_witnesses(cert: Certificate, witnesses: Sequence[NoteVerifier], neede
             f"{len(signed)} of the {needed} witness cosignatures required ({names})",
             check="witnesses",
         )
-    return f"cosigned by {len(signed)} of {len(witnesses)} witnesses ({names})"
+    listed = "witness" if len(witnesses) == 1 else "witnesses"
+    return f"cosigned by {len(signed)} of {len(witnesses)} {listed} ({names})"
 
 
 def _check_inclusion(cert: Certificate, checkpoint: Checkpoint) -> str:

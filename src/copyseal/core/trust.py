@@ -334,7 +334,9 @@ def _check_limits(root: TrustRoot) -> None:
             raise MalformedDocument(f"a trust root lists at most {limit} {what}")
     if root.witnesses and not 1 <= root.quorum <= len(root.witnesses):
         raise MalformedDocument(
-            f"witnesses.quorum must be between 1 and the {len(root.witnesses)} witnesses listed"
+            f"witnesses.quorum must be between 1 and the {len(root.witnesses)} "
+            + ("witness" if len(root.witnesses) == 1 else "witnesses")
+            + " listed"
         )
     if not root.witnesses and root.quorum != 0:
         raise MalformedDocument("witnesses.quorum must be 0 when no witness is listed")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from copyseal.domain.accounts import AccountStore
 from copyseal.domain.anchors import AnchorStore
 from copyseal.domain.catalog import WorkCatalog
+from copyseal.domain.contents import ContentStore
 from copyseal.domain.folds import LineageStore, OwnershipStore, SimilarityIndex
 from copyseal.domain.log import LogStore
 
@@ -24,9 +25,11 @@ class Stores:
     catalog: WorkCatalog
     accounts: AccountStore
     anchors: AnchorStore
+    contents: ContentStore
 
     def close(self) -> None:
         for store in (
+            self.contents,
             self.anchors,
             self.accounts,
             self.catalog,

@@ -14,8 +14,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from copyseal.core.trust import WELL_KNOWN_PATH
+from copyseal.server.api_register import links
 from copyseal.server.deps import Services, services
 from copyseal.server.ratelimit import limited_route
+from copyseal.services.entries import describe_entry
 from copyseal.services.tiles import parse_tile_path
 
 tiles = APIRouter(tags=["log (tlog-tiles)"], route_class=limited_route("read"))
@@ -90,6 +92,17 @@ def log_entries(
     following = start + len(entries)
     more = following < min(svc.tiles.signed_size(), end if end is not None else 2**63)
     return {"entries": entries, "next": following if more else None}
+
+
+@api.get("/log/entries/{entry_id}", summary="One entry by its ID, of any kind")
+def log_entry(entry_id: str, svc: Services = Depends(services)) -> dict[str, Any]:
+    """The entry an ID names (``register`` prints one for every claim it logs): its type,
+    signer and times; what its kind says of it (a work's title, content, fingerprints and
+    lineage; what a dispute disputes, and why); or, for a kind this copyseal does not know,
+    ``understood: false`` and why. ``/api/v1/works/{id}`` answers for works alone."""
+    shown = describe_entry(svc.registry, entry_id)
+    urls = {"entry": f"/api/v1/log/entries/{shown['entry_id']}"}
+    return {**shown, "urls": {**urls, **(links(shown["entry_id"]) if shown["work"] else {})}}
 
 
 @api.get("/log/proofs/inclusion", summary="Inclusion proof")

@@ -187,6 +187,7 @@ def create_app(
         clock=clock,
         random_bytes=random_bytes,
         max_content_bytes=opened.max_content_bytes,
+        contents=stores.contents,
     )
     services = Services(
         registry=registry,
@@ -196,6 +197,7 @@ def create_app(
             catalog=stores.catalog,
             follower=node.follower,
             anchors=anchor_receipts,
+            contents=stores.contents,
         ),
         submissions=submissions,
         batcher=RegistrationBatcher(submissions),

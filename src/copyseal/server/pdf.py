@@ -28,6 +28,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from copyseal.core.certificate import Certificate
 from copyseal.domain.titles import visible_text
+from copyseal.domain.wording import counted
 from copyseal.server.qr import QUIET_ZONE, qr_matrix, qr_runs
 from copyseal.server.rendering import CHECK_LABELS, human_size, human_time
 from copyseal.services.works import WorkView
@@ -156,7 +157,7 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(_markup(text) if vera else escape(text), style)
 
 
-def _details(view: WorkView, s: dict[str, ParagraphStyle]) -> list[list[Any]]:
+def _details(view: WorkView, s: dict[str, ParagraphStyle], *, anchoring: bool) -> list[list[Any]]:
     work, cert = view.work, view.certificate
     content = work["content"]
     rows = [
@@ -178,19 +179,24 @@ def _details(view: WorkView, s: dict[str, ParagraphStyle]) -> list[list[Any]]:
             ]
         ),
         ("Log entry", _p(f"#{cert.index} · leaf hash {cert.leaf_hash.hex()}", s["mono"])),
-        ("Checkpoint", _p(f"signed tree of {cert.tree_size} entries", s["base"])),
+        ("Checkpoint", _p(f"signed tree of {_entries(cert.tree_size)}", s["base"])),
         ("Log", _p(cert.log.name, s["mono"])),
         ("Log key", _p(cert.log_vkey, s["mono"])),
-        ("Chain anchor", _p(_anchor_text(cert), s["base"])),
     ]
+    if cert.anchors or anchoring:  # a log that does not anchor has nothing to say here
+        rows.append(("Chain anchor", _p(_anchor_text(cert), s["base"])))
     return [[_p(label.upper(), s["label"]), value] for label, value in rows]
+
+
+def _entries(count: int) -> str:
+    return counted(count, "entry", "entries")
 
 
 def _anchor_text(cert: Certificate) -> str:
     if not cert.anchors:
-        return "not anchored yet"
+        return "not yet anchored"
     return "; ".join(
-        f"tree of {r.anchor.size} on {r.anchor.chain}, block {r.anchor.block_number}, "
+        f"tree of {_entries(r.anchor.size)} on {r.anchor.chain}, block {r.anchor.block_number}, "
         f"tx {r.anchor.tx_hash[:18]}…"
         for r in cert.anchors
     )
@@ -287,8 +293,10 @@ def render_certificate_pdf(
     json_url: str,
     generated_at: datetime,
     trust_root: tuple[str, str],
+    anchoring: bool = False,
 ) -> bytes:
-    """``trust_root`` is the (ID, URL) of the trust root the log publishes."""
+    """``trust_root`` is the (ID, URL) of the trust root the log publishes; ``anchoring``,
+    whether the log anchors its checkpoints on a chain."""
     s = _styles()
     work, cert = view.work, view.certificate
     # Reportlab lays out text in stored order: a bidi override would read as nothing.
@@ -301,7 +309,7 @@ def render_certificate_pdf(
         "establishes the registration's priority. Anyone can check it offline."
     )
     details = Table(
-        _details(view, s),
+        _details(view, s, anchoring=anchoring),
         colWidths=[27 * mm, None],
         style=TableStyle(
             [

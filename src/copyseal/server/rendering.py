@@ -7,7 +7,10 @@ and sizes; they never reach a use-case themselves.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from copyseal import i18n
+from copyseal.core.encoding import jcs
+from copyseal.domain.admission import FINGERPRINT_SETS
 from copyseal.domain.titles import visible_text
+from copyseal.domain.wording import counted
 from copyseal.server.deps import (
     BROWSER_COOKIE,
     SESSION_COOKIE,
@@ -45,6 +51,9 @@ CHECK_LABELS = {
     "work_id": "Work ID",
     "checkpoint": "Log checkpoint signature",
     "inclusion": "Entry included in the signed log",
+    "claim": "Claim understood",
+    "witnesses": "Witness cosignatures",
+    "anchor": "Chain anchor",
 }
 
 
@@ -73,9 +82,34 @@ def human_size(size: int) -> str:
     value = float(size)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
-            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+            return counted(size, "byte") if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1024
-    return f"{size} bytes"
+    return counted(size, "byte")
+
+
+FINGERPRINT_PREFIX = 12
+
+
+def fingerprint_summary(fingerprints: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What a page shows of a work's fingerprints before anyone asks for more: their kind
+    (text, image, audio), the ISCC code when there is one, and a short prefix of the SHA-256
+    of the set (its canonical JSON), by which two pages' sets are told apart at a glance.
+    The values themselves (a MinHash alone is 1,024 characters) go under "details"."""
+    if not fingerprints:
+        return None
+    names = set(fingerprints)
+    kind = next((s.kind for s in FINGERPRINT_SETS if names & s.names), "other")
+    iscc = next((v for k, v in fingerprints.items() if k.startswith("iscc_")), None)
+    fields = []
+    for name, value in sorted(fingerprints.items()):
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        fields.append({"name": name, "value": text, "length": len(text)})
+    return {
+        "kind": kind,
+        "iscc": iscc if isinstance(iscc, str) else None,
+        "digest": hashlib.sha256(jcs(dict(fingerprints))).hexdigest()[:FINGERPRINT_PREFIX],
+        "fields": fields,
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -96,6 +130,8 @@ def environment() -> Environment:
     )
     env.filters["size"] = human_size
     env.filters["isolated"] = isolated
+    env.filters["counted"] = counted
+    env.globals["fingerprint_summary"] = fingerprint_summary
     env.globals["check_labels"] = CHECK_LABELS
     env.globals["qr_svg"] = lambda data, label: Markup(qr_svg(data, label=label))
     return env

@@ -27,6 +27,7 @@ from copyseal.server.rendering import clear_session, render, set_cookie
 pages = APIRouter(include_in_schema=False, route_class=limited_route("read"))
 auth = APIRouter(include_in_schema=False, route_class=limited_route("auth"))
 forms = APIRouter(include_in_schema=False, route_class=limited_route("write"))
+WORKS_LIST = "works-list"  # the id of the dashboard's list of works (dashboard.html)
 
 
 def _next(target: str | None) -> str:
@@ -143,7 +144,8 @@ def _dashboard(
         "welcome": request.query_params.get("welcome") == "1",
         **(extra or {}),
     }
-    partial = request.headers.get("hx-target") == "works"
+    # htmx names the element it swaps in HX-Target: the list, which gets the list alone.
+    partial = request.headers.get("hx-target") == WORKS_LIST
     return render(request, "partials/works.html" if partial else "dashboard.html", context)
 
 

@@ -6,6 +6,7 @@ in the result without a page load (the same route answers with a fragment).
 
 from __future__ import annotations
 
+import mimetypes
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from copyseal.core.certificate import MAX_CERTIFICATE_BYTES
+from copyseal.core.content import to_lf
 from copyseal.core.trust import WELL_KNOWN_PATH
 from copyseal.errors import CopysealError, InvalidInput
 from copyseal.server.api_works import read_upload, trust_body, verify_bytes
@@ -26,6 +28,8 @@ from copyseal.services.submission import media_type_for
 from copyseal.services.trust import verify_trusted
 
 pages = APIRouter(include_in_schema=False, route_class=limited_route("read"))
+SERVED_AS_IS = {"text/plain", "image/png", "image/jpeg", "image/gif", "image/webp", "audio/mpeg"}
+"""Registered media types a download keeps; any other is sent as application/octet-stream."""
 forms = APIRouter(include_in_schema=False, route_class=limited_route("write"))
 
 
@@ -44,7 +48,9 @@ async def _web_work(text: str, upload: UploadFile | None, title: str | None, lim
         return WorkInput(content, media_type, upload.filename, title or None)
     if not text.strip():
         raise InvalidInput("paste some text or choose a file to register")
-    return WorkInput(text.encode("utf-8", "replace"), TEXT_MEDIA_TYPE, "text", title or None)
+    # Browsers send a textarea's lines ending in CRLF whatever was typed or pasted: the
+    # text registered is the one the creator saw, with LF line endings (the page says so).
+    return WorkInput(to_lf(text.encode("utf-8", "replace")), TEXT_MEDIA_TYPE, "text", title or None)
 
 
 @forms.post("/register", openapi_extra=body_limit(64 << 20))
@@ -77,6 +83,28 @@ def certificate_json(work_id: str, svc: Services = Depends(services)) -> Respons
     )
 
 
+def download_name(work_id: str, media_type: str) -> str:
+    base = media_type.split(";")[0].strip().lower()
+    return f"{work_id}{mimetypes.guess_extension(base) or '.bin'}"
+
+
+@pages.get("/certificates/{work_id}/content")
+def certificate_content(work_id: str, svc: Services = Depends(services)) -> Response:
+    """The exact bytes a certificate names, for a public work registered here with them.
+    Always a download, never rendered here: the bytes are whatever was registered."""
+    kept = svc.works.kept_content(work_id)
+    base = kept.media_type.split(";")[0].strip().lower()
+    shown = kept.media_type if base in SERVED_AS_IS else "application/octet-stream"
+    return Response(
+        kept.data,
+        media_type=shown,
+        headers={
+            "Content-Disposition": f'attachment; filename="{download_name(kept.work_id, base)}"',
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
+    )
+
+
 @pages.get("/certificates/{work_id}.pdf")
 def certificate_pdf(work_id: str, request: Request, svc: Services = Depends(services)) -> Response:
     view = svc.works.view(work_id)
@@ -88,6 +116,7 @@ def certificate_pdf(work_id: str, request: Request, svc: Services = Depends(serv
         json_url=f"{base}/certificates/{work_id}.json",
         generated_at=datetime.now(UTC),
         trust_root=(svc.own_trust_root.root_id, f"{base}{WELL_KNOWN_PATH}"),
+        anchoring=bool(svc.own_trust_root.chains),
     )
     return Response(
         data,
@@ -103,10 +132,20 @@ def certificate_page(
     view = svc.works.view(work_id)
     caller: Caller = resolve_caller(request)
     mine = caller.account is not None and view.work["owner"] in svc.accounts.dids(caller.account)
+    media = str((view.work["content"] or {}).get("media_type", ""))
     return render(
         request,
         "certificate.html",
-        {"view": view, "work": view.work, "cert": view.certificate, "new": new, "mine": mine},
+        {
+            "view": view,
+            "work": view.work,
+            "cert": view.certificate,
+            "new": new,
+            "mine": mine,
+            # Anchors are spoken of only where the log anchors: else "not yet" misleads.
+            "anchoring": bool(svc.own_trust_root.chains),
+            "content_name": download_name(view.certificate.work_id, media) if view.kept else None,
+        },
     )
 
 

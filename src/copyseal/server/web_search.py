@@ -89,6 +89,9 @@ async def search_form(
         media_type = media_type_for(file.filename, file.content_type)
         query_text = content.decode("utf-8", "replace") if media_type.startswith("text/") else None
     elif text.strip():
+        # The textarea's CRLF line endings, made LF as the register form makes them, so
+        # pasted text finds its web-registered self as an exact copy.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         content, media_type, query_text = text.encode("utf-8", "replace"), TEXT_MEDIA_TYPE, text
     else:
         raise InvalidInput("paste some text or choose a file to look up")

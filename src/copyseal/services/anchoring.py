@@ -24,6 +24,7 @@ from copyseal.core.certificate import Certificate, verify_certificate
 from copyseal.core.note import Checkpoint, NoteVerifier, open_checkpoint
 from copyseal.domain.anchors import AnchorChain, AnchoredCheckpoint, AnchorStore
 from copyseal.domain.log import LogStore
+from copyseal.domain.wording import counted
 from copyseal.errors import (
     ConflictError,
     ForeignLog,
@@ -112,7 +113,7 @@ class Anchorer:
         if size > self.store.tree_size():
             raise InconsistencyError(
                 f"{self.chain.contract} holds size {size} for {self.origin}, "
-                f"beyond this log's {self.store.tree_size()} entries",
+                f"beyond this log's {counted(self.store.tree_size(), 'entry', 'entries')}",
                 **evidence,
             )
         ours = merkle.root(size, self.store.read_node)

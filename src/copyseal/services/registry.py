@@ -387,6 +387,13 @@ class Registry:
         cert = _certificate(self.log_vkey, entry, checkpoint, self.store.read_node)
         return Registration(cert, created)
 
+    def entry(self, entry_id: str) -> Entry:
+        """The entry an ID names, whatever its kind: a work's ID is its entry's ID."""
+        entry = self.store.entry(parse_work_id(entry_id))
+        if entry is None or entry.work_id != normalise_work_id(entry_id):
+            raise NotFound(f"no entry {entry_id} in this log")
+        return entry
+
     def entry_for_work(self, work_id: str) -> Entry:
         entry = self.store.entry(parse_work_id(work_id))
         if entry is None or entry.work_id != normalise_work_id(work_id):

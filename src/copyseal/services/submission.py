@@ -11,10 +11,17 @@ Two kinds of item, mixed freely in one batch:
 
 Every item is checked in its own slot: one bad item does not sink the others. All claims of
 a request go to the registry in one call, so they share one group commit.
+
+The content of a public work registered here with its content is kept in the content store
+(``domain/contents.py``), after the registration commits, so the certificate page can offer
+the exact bytes the certificate names. A claim sent without content keeps nothing; a private
+registration keeps nothing (its claim names a commitment, not the content's hash).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import mimetypes
 import re
 from collections.abc import Callable, Sequence
@@ -22,7 +29,9 @@ from typing import Any
 
 from copyseal.core.claims import Claim
 from copyseal.core.encoding import jcs
+from copyseal.core.kinds import content_of, read
 from copyseal.domain.accounts import Account
+from copyseal.domain.contents import ContentStore
 from copyseal.errors import CopysealError, InvalidInput, Unauthenticated
 from copyseal.services.accounts import Accounts
 from copyseal.services.batch import Batches
@@ -35,6 +44,8 @@ from copyseal.services.registry import Clock, Registration, Registry
 
 # A log leaf must fit the uint16 length prefix of a tlog-tiles entry bundle (65,535 bytes);
 # a claim of 16 KiB leaves ample room for the leaf's envelope.
+log = logging.getLogger("copyseal.submission")
+
 MAX_CLAIM_BYTES = 16 * 1024
 MAX_BATCH = 1000
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
@@ -63,6 +74,22 @@ def parse_claim(raw: Any) -> Claim:
     return Claim.from_dict(raw)
 
 
+def contents_to_keep(
+    claims: Sequence[Claim], contents: Sequence[bytes | None], outcomes: Sequence[Outcome]
+) -> list[bytes]:
+    """Of claims just registered with their contents, the contents a service keeps: those of
+    works logged (or found logged) whose claim names the very bytes' SHA-256. A private
+    registration names a commitment instead, and a claim sent alone has no content here."""
+    return [
+        content
+        for claim, content, outcome in zip(claims, contents, outcomes, strict=True)
+        if content is not None
+        and not isinstance(outcome, CopysealError)
+        and read(claim).work
+        and content_of(claim) == hashlib.sha256(content).hexdigest()
+    ]
+
+
 class Submissions:
     def __init__(
         self,
@@ -72,12 +99,14 @@ class Submissions:
         clock: Clock,
         random_bytes: Callable[[int], bytes],
         max_content_bytes: int,
+        contents: ContentStore | None = None,
     ) -> None:
         self.registry = registry
         self.accounts = accounts
         self.clock = clock
         self.random_bytes = random_bytes
         self.max_content_bytes = max_content_bytes
+        self.contents = contents
 
     def submit(self, items: Sequence[Item], account: Account | None) -> list[Outcome]:
         """Register every item for ``account``; one outcome per item, in order."""
@@ -121,7 +150,20 @@ class Submissions:
             outcomes = self.registry.register(claims, contents)
             for slot, outcome in zip(slots, outcomes, strict=True):
                 results[slot] = outcome
+            self._keep(claims, contents, outcomes)
         return [r for r in results if r is not None]
+
+    def _keep(
+        self, claims: Sequence[Claim], contents: Sequence[bytes | None], outcomes: Sequence[Outcome]
+    ) -> None:
+        """The registrations are logged and acknowledged whatever happens here: a store
+        that fails costs the page its download link, never a registration."""
+        if self.contents is None:
+            return
+        try:
+            self.contents.put(contents_to_keep(claims, contents, outcomes))
+        except CopysealError as exc:
+            log.error("registered content was not kept: %s", exc.message)
 
     def submit_one(self, item: Item, account: Account | None) -> Registration:
         outcome = self.submit([item], account)[0]

@@ -18,8 +18,11 @@ from __future__ import annotations
 import re
 import struct
 
+from copyseal.core.claims import parse_leaf
 from copyseal.core.encoding import parse_json
-from copyseal.domain.log import LogStore
+from copyseal.core.kinds import read
+from copyseal.domain.log import Entry, LogStore
+from copyseal.domain.wording import counted
 from copyseal.errors import CopysealError, MalformedDocument, NotFound
 
 TILE_HEIGHT = 8
@@ -80,7 +83,8 @@ def parse_bundle(data: bytes, count: int) -> list[bytes]:
         leaves.append(leaf)
         pos += 2 + length
     if len(leaves) != count:
-        raise MalformedDocument(f"entry bundle holds {len(leaves)} entries, not {count}")
+        held = counted(len(leaves), "entry", "entries")
+        raise MalformedDocument(f"entry bundle holds {held}, not {count}")
     return leaves
 
 
@@ -116,19 +120,10 @@ class LogTiles:
         return b"".join(self.store.read_nodes(height, start, stop))
 
     def entry_records(self, start: int, stop: int) -> list[dict[str, object]]:
-        """Entries ``start ≤ index < stop`` of the signed tree, as JSON-ready records."""
+        """Entries ``start ≤ index < stop`` of the signed tree, as JSON-ready records. Every
+        entry has an ID; ``work_id`` is set for entries that register a work."""
         stop = min(stop, self.signed_size())
-        return [
-            {
-                "index": e.index,
-                "work_id": e.work_id if e.type == "register" else None,
-                "type": e.type,
-                "leaf_hash": e.leaf_hash.hex(),
-                "logged_at": e.logged_at,
-                "leaf": parse_json(e.leaf),
-            }
-            for e in self.store.entries(start, stop)
-        ]
+        return [_record(e) for e in self.store.entries(start, stop)]
 
     def entries(self, index: int, width: int | None = None) -> bytes:
         start, stop = self._range(self.signed_size(), index, width)
@@ -138,3 +133,16 @@ class LogTiles:
                 raise CopysealError(f"entry {entry.index} is too long for a tlog-tiles bundle")
             out += struct.pack(">H", len(entry.leaf)) + entry.leaf
         return bytes(out)
+
+
+def _record(entry: Entry) -> dict[str, object]:
+    leaf = parse_json(entry.leaf)
+    return {
+        "index": entry.index,
+        "entry_id": entry.work_id,
+        "work_id": entry.work_id if read(parse_leaf(leaf)[0]).work else None,
+        "type": entry.type,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "logged_at": entry.logged_at,
+        "leaf": leaf,
+    }

@@ -25,6 +25,7 @@ from copyseal.core.trust import (
     parse_url,
     parse_witness_key,
 )
+from copyseal.domain.wording import counted
 from copyseal.errors import InvalidInput, MalformedDocument, NotFound, UntrustedLog
 from copyseal.services.chain_verification import ChainFor, verify_anchored_certificate
 from copyseal.services.witnessing import configured_witnesses
@@ -43,7 +44,8 @@ def own_trust_root(
     quorum = home.config.get("witness_quorum", DEFAULT_WITNESS_QUORUM) if witnesses else 0
     if type(quorum) is not int or (witnesses and not 1 <= quorum <= len(witnesses)):
         raise MalformedDocument(
-            f"config.json: witness_quorum must be between 1 and the {len(witnesses)} witnesses"
+            "config.json: witness_quorum must be between 1 and the "
+            + counted(len(witnesses), "witness", "witnesses")
         )
     contract = anchoring_contract(home.config, env)
     try:
@@ -133,7 +135,7 @@ def describe_root(root: TrustRoot) -> str:
     logs = ", ".join(f"{log.verifier.name} ({log.verifier.key_id.hex()})" for log in root.logs)
     text = f"trust root {root.root_id}: logs {logs or 'none'}"
     if root.witnesses:
-        text += f"; {root.quorum} of {len(root.witnesses)} witnesses"
+        text += f"; {root.quorum} of {counted(len(root.witnesses), 'witness', 'witnesses')}"
     if root.chains:
         text += "; chains " + ", ".join(f"{c.contract} on {c.chain}" for c in root.chains)
     return text

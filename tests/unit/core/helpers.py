@@ -162,9 +162,11 @@ def issue(
     content: bytes = CONTENT,
     logged_at: str = "2026-11-23T12:00:01Z",
     filler: Callable[[int], bytes] = filler_hash,
+    title: str = "",
 ) -> Issued:
     """A certificate for a claim at ``index`` in a tree of ``size`` leaves."""
-    leaf = leaf_bytes(make_claim(content, nonce=index.to_bytes(16, "big")), logged_at)
+    claim = make_claim(content, nonce=index.to_bytes(16, "big"), title=title)
+    leaf = leaf_bytes(claim, logged_at)
     leaf_hash = merkle.leaf_hash(leaf)
     tree = Tree.of([leaf_hash if i == index else filler(i) for i in range(size)])
     checkpoint = Checkpoint(log.name, size, tree.root())

@@ -83,3 +83,19 @@ def test_anonymous_home_explains_the_choice(client: TestClient) -> None:
     page = client.get("/").text
     assert "You need a free account to register here" in page
     assert "copyseal</code> command line" in page or "command line" in page
+
+
+def test_dashboard_title_search_answers_the_list_the_page_targets(client: TestClient) -> None:
+    sign_up(client, "rosa")
+    page = client.get("/dashboard").text
+    form = re.search(r'<form[^>]*hx-get="/dashboard"[^>]*>', page)
+    assert form, "the dashboard's search form is an htmx form"
+    target = re.search(r'hx-target="#([\w-]+)"', form.group(0))
+    assert target and f'id="{target.group(1)}"' in page
+    # What htmx sends: HX-Target is the id of the element it swaps (hx-headers cannot
+    # override the headers htmx sets itself).
+    headers = {"HX-Request": "true", "HX-Target": target.group(1), "HX-Trigger": "q"}
+    answer = client.get("/dashboard", params={"q": "nothing"}, headers=headers)
+    assert answer.status_code == 200
+    assert "<html" not in answer.text and "<header" not in answer.text
+    assert "No works with" in answer.text

@@ -194,8 +194,10 @@ def test_the_anchors_of_a_certificate_are_decoded_strictly(
     mutate(doc)
     with pytest.raises(error):
         Certificate.from_json(jcs(doc) + b"\n")
-    with pytest.raises(MalformedDocument):
-        Certificate.from_json(json.dumps(json.loads(data), indent=1).encode())
+    with pytest.raises(error):  # laid out another way, the same document, the same error
+        Certificate.from_json(json.dumps(doc, indent=1).encode())
+    pretty = Certificate.from_json(json.dumps(json.loads(data), indent=1).encode())
+    assert pretty.reformatted and pretty.to_json() == data
 
 
 def test_a_receipt_on_a_contract_no_trust_root_lists_is_not_trusted(

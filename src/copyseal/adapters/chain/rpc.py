@@ -30,6 +30,7 @@ from web3.exceptions import (
 
 from copyseal.adapters.chain.settings import ChainSettings
 from copyseal.adapters.chain.translation import is_transient, translate
+from copyseal.domain.wording import counted
 from copyseal.errors import CopysealError, InvalidInput, Unavailable
 
 T = TypeVar("T")
@@ -213,7 +214,7 @@ class RpcSession:
                     continue
             if self.monotonic() >= deadline:
                 raise Unavailable(
-                    f"{what}: not {confirmations} blocks deep in time",
+                    f"{what}: not {counted(confirmations, 'block')} deep in time",
                     hint="The chain is slow or the transaction was dropped; check it later.",
                     tx_hash=tx_hash,
                 )

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 DEFAULT_URL = "sqlite:///copyseal.db"
 SCHEMES = ("sqlite",)
+DEFAULT_MAX_CONTENT_BYTES = 50 << 20
+"""How large a work may be, unless the home's ``max_content_bytes`` says otherwise."""
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,20 @@ def open_anchors(url: str, *, base: Path) -> AnchorStore:
     return SqliteAnchorStore(StoreUrl.parse(url, base=base).path)
 
 
-def open_stores(url: str, *, base: Path, background_checkpoints: bool = False) -> Stores:
+def open_stores(
+    url: str,
+    *,
+    base: Path,
+    background_checkpoints: bool = False,
+    max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
+) -> Stores:
     """Every store of a home, on the store ``url``. A long-running service checkpoints the
-    SQLite WAL in the background (``background_checkpoints``)."""
+    SQLite WAL in the background (``background_checkpoints``); the content store keeps
+    works of at most ``max_content_bytes``."""
     # Imported here, not above: verifying needs none of the stores (a bare install).
     from copyseal.adapters.storage.accounts import SqliteAccountStore
     from copyseal.adapters.storage.catalog import SqliteWorkCatalog
+    from copyseal.adapters.storage.contents_sqlite import SqliteContentStore
     from copyseal.adapters.storage.folds_sqlite import (
         SqliteLineage,
         SqliteOwnership,
@@ -99,4 +109,5 @@ def open_stores(url: str, *, base: Path, background_checkpoints: bool = False) -
         catalog=SqliteWorkCatalog(path, transactions=folds),
         accounts=SqliteAccountStore(path),
         anchors=open_anchors(url, base=base),
+        contents=SqliteContentStore(path, max_bytes=max_content_bytes),
     )
