@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from copyseal.cli.main import app
@@ -57,6 +59,27 @@ def test_check_finds_exact_and_edited_copies(home: Home) -> None:
     assert found["matches"][0]["work_id"] == work_id
     code, found = home.run("check", "--text", "An unrelated note about buying bread and milk.")
     assert code == 0 and found["matches"] == []
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Ferryman's song, as sung at the festival nobody remembers", "摆渡人之歌（节日里唱的）"],
+)
+def test_the_check_table_fits_80_columns_with_title_kind_and_score(home: Home, title: str) -> None:
+    code, data = home.register("--text", POEM, "--title", title)
+    assert code == 0, data
+    work_id = data["works"][0]["work_id"]
+    edited = POEM.replace("river", "stream").replace("old", "aged") + " Really."
+    result = runner.invoke(
+        app, ["check", "--text", edited], env={"COPYSEAL_HOME": str(home.path), "COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert all(cell_len(line) <= 80 for line in lines), result.output
+    [row] = [line for line in lines if line.startswith(work_id)]
+    assert row.startswith(f"{work_id}*") and "* original" in result.output
+    assert title[:8] in row and "near-duplicate" in row
+    assert re.search(r"\b0\.\d\d\b", row)
 
 
 def test_another_creators_copy_is_refused_until_declared(home: Home) -> None:

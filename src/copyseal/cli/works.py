@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.cells import cell_len
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -28,6 +30,7 @@ from copyseal.cli.common import (
     run,
     usage_error,
 )
+from copyseal.domain.titles import visible_text
 from copyseal.domain.wording import counted
 from copyseal.errors import CopysealError
 
@@ -228,15 +231,53 @@ def check(
         if not matches:
             out.print("no registered work matches")
             return
-        table = Table("work", "kind", "score", "owner", "registered", "")
-        for m in matches:
-            mark = "[bold green]original[/]" if m["original"] else ""
-            table.add_row(
-                m["work_id"], m["kind"], f"{m['score']:.2f}", m["owner"], m["logged_at"], mark
-            )
-        out.print(table)
+        out.print(match_table(matches, out.width))
+        if any(m["original"] for m in matches):
+            out.print("* original: the earliest registration of what it shares with this content")
 
     emit(as_json, {"matches": matches}, human)
+
+
+def short_did(did: str) -> str:
+    """A did:key as a person compares it at a glance: its last eight characters (every
+    Ed25519 did:key starts alike; the whole key is in ``--json``)."""
+    return did if len(did) <= 12 else f"…{did[-8:]}"
+
+
+GAP = 2
+
+
+def match_table(matches: list[dict[str, Any]], width: int) -> Table:
+    """The matches of ``check`` in ``width`` columns (80 in a plain terminal): every column
+    but the title is kept whole, the owner shortened, the registration shown by its date and
+    the original marked *; the title takes what is left, cut with an ellipsis (the whole of
+    each is in ``--json``)."""
+    rows = [
+        [
+            f"{m['work_id']}{'*' if m['original'] else ' '}",
+            visible_text(m["title"]) if m["title"] else "—",
+            m["kind"],
+            f"{m['score']:.2f}",
+            short_did(m["owner"]),
+            m["logged_at"][:10],
+        ]
+        for m in matches
+    ]
+    headers = ["work", "title", "kind", "score", "owner", "registered"]
+    widths = [max(cell_len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    title_width = max(8, width - 1 - (sum(widths) - widths[1]) - GAP * (len(headers) - 1))
+    table = Table(box=None, padding=(0, GAP, 0, 0), pad_edge=False, collapse_padding=True)
+    for i, header in enumerate(headers):
+        table.add_column(
+            header,
+            no_wrap=True,
+            overflow="ellipsis",
+            justify="right" if header == "score" else "left",
+            width=min(widths[i], title_width) if i == 1 else widths[i],
+        )
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    return table
 
 
 @index_app.command("rebuild")
