@@ -123,6 +123,7 @@ def environment() -> Environment:
     )
     # One environment for every language: the callables read the request's locale.
     env.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them
     env.filters["short_did"] = short_did
     env.filters["when"] = human_time
     env.filters["unixtime"] = lambda t: human_time(
