@@ -31,7 +31,7 @@ from copyseal.cli.common import (
     usage_error,
 )
 from copyseal.domain.titles import visible_text
-from copyseal.domain.wording import counted
+from copyseal.domain.wording import counted, short_did
 from copyseal.errors import CopysealError
 
 # Registering and searching need copyseal[registry] (numpy, fingerprints, media decoding):
@@ -238,13 +238,7 @@ def check(
     emit(as_json, {"matches": matches}, human)
 
 
-def short_did(did: str) -> str:
-    """A did:key as a person compares it at a glance: its last eight characters (every
-    Ed25519 did:key starts alike; the whole key is in ``--json``)."""
-    return did if len(did) <= 12 else f"…{did[-8:]}"
-
-
-GAP = 2
+_GAP = 2  # columns between the table's columns
 
 
 def match_table(matches: list[dict[str, Any]], width: int) -> Table:
@@ -258,15 +252,15 @@ def match_table(matches: list[dict[str, Any]], width: int) -> Table:
             visible_text(m["title"]) if m["title"] else "—",
             m["kind"],
             f"{m['score']:.2f}",
-            short_did(m["owner"]),
+            short_did(m["owner"], head=0, tail=8),
             m["logged_at"][:10],
         ]
         for m in matches
     ]
     headers = ["work", "title", "kind", "score", "owner", "registered"]
     widths = [max(cell_len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-    title_width = max(8, width - 1 - (sum(widths) - widths[1]) - GAP * (len(headers) - 1))
-    table = Table(box=None, padding=(0, GAP, 0, 0), pad_edge=False, collapse_padding=True)
+    title_width = max(8, width - 1 - (sum(widths) - widths[1]) - _GAP * (len(headers) - 1))
+    table = Table(box=None, padding=(0, _GAP, 0, 0), pad_edge=False, collapse_padding=True)
     for i, header in enumerate(headers):
         table.add_column(
             header,

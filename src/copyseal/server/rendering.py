@@ -25,7 +25,7 @@ from copyseal import i18n
 from copyseal.core.encoding import jcs
 from copyseal.domain.admission import FINGERPRINT_SETS
 from copyseal.domain.titles import visible_text
-from copyseal.domain.wording import counted
+from copyseal.domain.wording import counted, short_did
 from copyseal.server.deps import (
     BROWSER_COOKIE,
     SESSION_COOKIE,
@@ -55,10 +55,6 @@ CHECK_LABELS = {
     "witnesses": "Witness cosignatures",
     "anchor": "Chain anchor",
 }
-
-
-def short_did(did: str) -> str:
-    return did if len(did) <= 24 else f"{did[:16]}…{did[-6:]}"
 
 
 def human_time(stamp: str | None) -> str:
